@@ -1,0 +1,165 @@
+package edgehog
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config configures a Proxy. The zero value serves PostHog Cloud US at the
+// root path with PostHog's own body limits raised to what PostHog asks
+// proxies to admit.
+type Config struct {
+	// Region selects PostHog Cloud: "us" (the default) or "eu". It is
+	// ignored when API is set.
+	Region string
+
+	// API is the upstream for every path except /static/* and /array/*,
+	// such as "https://eu.i.posthog.com" or a self-hosted PostHog's URL.
+	// Plain http:// is allowed (self-hosting, tests). A path in the URL is
+	// prepended to every forwarded path.
+	API string
+
+	// Assets is the upstream for /static/* and /array/*. When API is set
+	// and Assets is empty, Assets is API (a self-hosted PostHog is one
+	// origin for both).
+	Assets string
+
+	// Prefix is the mount prefix stripped before routing, such as "/ph".
+	// Empty mounts edgehog at the root. Avoid names blockers know
+	// (/analytics, /tracking, /posthog).
+	Prefix string
+
+	// Hosts, when set, restricts the proxy to these host names, each with
+	// its own prefix (an empty Host.Prefix means Prefix). Requests for
+	// other hosts get 404 (or go to the next handler under Middleware).
+	Hosts []Host
+
+	// Aliases map custom paths to canonical PostHog paths, so a site can
+	// rename the paths blockers match. Canonical paths keep working.
+	Aliases []Alias
+
+	// KeepCookies names the cookies forwarded upstream. By default no
+	// cookie leaves: a first-party proxy receives the site's own session
+	// cookies and PostHog needs none of them.
+	KeepCookies []string
+
+	// Limits are the request body limits per endpoint kind.
+	Limits Limits
+
+	// Upstream holds the upstream connection settings.
+	Upstream UpstreamOptions
+
+	// AccessLog enables one log line per request (at Info level).
+	AccessLog bool
+
+	// Logger receives the access log and error reports. Nil discards.
+	Logger *slog.Logger
+
+	// Transport, when set, is used for every upstream request instead of
+	// edgehog's own (tests and benchmarks use it); the Upstream
+	// connection settings then do not apply.
+	Transport http.RoundTripper
+}
+
+// Host is one served host name. Name is matched case-insensitively without
+// the port; "*.example.com" matches every subdomain of example.com.
+type Host struct {
+	Name   string
+	Prefix string
+}
+
+// Alias maps the custom path From to the canonical PostHog path To. An
+// exact alias ("/k/" → "/e/") matches both slash forms and keeps the
+// request's form; a prefix alias ends in "*" on both sides
+// ("/cdn/*" → "/static/*") and keeps the rest of the path.
+type Alias struct {
+	From string
+	To   string
+}
+
+// Limits are request body limits in bytes. Zero means the default; a
+// negative value means no limit. Defaults are never below PostHog's own
+// limits (2 MiB events, 20 MiB /batch, 25 MiB recordings) and follow
+// PostHog's advice to proxies to admit 64 MiB bodies where large payloads
+// travel.
+type Limits struct {
+	Events     int64 // /e, /i/v0/e, /capture, /track, /engage; default 20 MiB
+	Batch      int64 // /batch and capture v1; default 64 MiB
+	Recordings int64 // /s (session replay); default 64 MiB
+	AI         int64 // /i/v0/ai/*; default 64 MiB
+	Flags      int64 // /flags, /decide, definitions; default 8 MiB
+	Other      int64 // everything else; default 64 MiB
+}
+
+// UpstreamOptions are the settings of the connections to PostHog. Zero
+// values mean the defaults given on each field.
+type UpstreamOptions struct {
+	// DialTimeout bounds a TCP connect; default 5s.
+	DialTimeout time.Duration
+	// TLSHandshakeTimeout bounds a TLS handshake; default 5s.
+	TLSHandshakeTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for response headers after the
+	// request is fully sent (upload time is not counted); default 30s.
+	ResponseHeaderTimeout time.Duration
+	// FlagsTimeout bounds a whole /flags or /decide exchange. It is below
+	// the SDKs' 3s flags timeout so that their one retry on 504 still
+	// fits; default 2.5s.
+	FlagsTimeout time.Duration
+	// IdleConnTimeout closes idle upstream connections; default 90s.
+	IdleConnTimeout time.Duration
+	// ConnMaxAge retires upstream connections after this age, so that
+	// changed DNS records are picked up even by busy, never-idle
+	// connections; default 5m.
+	ConnMaxAge time.Duration
+	// MaxIdleConnsPerHost is the keep-alive pool size per upstream;
+	// default 256.
+	MaxIdleConnsPerHost int
+}
+
+const mib = 1 << 20
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int64, d int64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&l.Events, 20*mib)
+	def(&l.Batch, 64*mib)
+	def(&l.Recordings, 64*mib)
+	def(&l.AI, 64*mib)
+	def(&l.Flags, 8*mib)
+	def(&l.Other, 64*mib)
+	return l
+}
+
+func (u UpstreamOptions) withDefaults() UpstreamOptions {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&u.DialTimeout, 5*time.Second)
+	def(&u.TLSHandshakeTimeout, 5*time.Second)
+	def(&u.ResponseHeaderTimeout, 30*time.Second)
+	def(&u.FlagsTimeout, 2500*time.Millisecond)
+	def(&u.IdleConnTimeout, 90*time.Second)
+	def(&u.ConnMaxAge, 5*time.Minute)
+	if u.MaxIdleConnsPerHost == 0 {
+		u.MaxIdleConnsPerHost = 256
+	}
+	return u
+}
+
+// RegionUpstreams returns the API and assets origins of a PostHog Cloud
+// region, "us" or "eu".
+func RegionUpstreams(region string) (api, assets string, ok bool) {
+	switch region {
+	case "us":
+		return "https://us.i.posthog.com", "https://us-assets.i.posthog.com", true
+	case "eu":
+		return "https://eu.i.posthog.com", "https://eu-assets.i.posthog.com", true
+	}
+	return "", "", false
+}

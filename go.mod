@@ -1,0 +1,3 @@
+module github.com/edgehog/edgehog
+
+go 1.26.8

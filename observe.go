@@ -1,0 +1,141 @@
+package edgehog
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/edgehog/edgehog/internal/forward"
+	"github.com/edgehog/edgehog/internal/route"
+)
+
+// recorder notes the status and size of the answer. It unwraps for
+// http.ResponseController, so flushing and deadlines reach the server's
+// own writer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// SetStatus records a status that was never sent (the client went away).
+func (r *recorder) SetStatus(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+// countingBody counts the request body bytes read.
+type countingBody struct {
+	rc io.ReadCloser
+	n  int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.rc.Close() }
+
+// Log keys, kept in one place so that every line agrees.
+const (
+	logKeyMethod   = "method"
+	logKeyPath     = "path"
+	logKeyKind     = "kind"
+	logKeyUpstream = "upstream"
+	logKeyStatus   = "status"
+	logKeyBytesIn  = "bytes_in"
+	logKeyBytesOut = "bytes_out"
+	logKeyDuration = "duration_ms"
+	logKeyClient   = "client_ip"
+	logKeyOutcome  = "outcome"
+	logKeyError    = "error"
+)
+
+func (p *Proxy) logAccess(r *http.Request, m route.Match, st *forward.State, rec *recorder, body *countingBody, start time.Time) {
+	status := rec.status
+	if status == 0 {
+		// The handler ended without an answer: the copy of the response
+		// was aborted.
+		status = forward.StatusClientClosed
+	}
+	level := slog.LevelInfo
+	if st.Code != "" && st.Code != forward.CodeClientGone && st.Code != forward.CodeTooLarge {
+		level = slog.LevelWarn
+	}
+	var in int64
+	if body != nil {
+		in = body.n
+	}
+	attrs := make([]slog.Attr, 0, 11)
+	attrs = append(attrs,
+		slog.String(logKeyMethod, r.Method),
+		slog.String(logKeyPath, maskPath(r.URL.EscapedPath())),
+		slog.String(logKeyKind, m.Kind.String()),
+		slog.String(logKeyUpstream, m.Upstream.String()),
+		slog.Int(logKeyStatus, status),
+		slog.Int64(logKeyBytesIn, in),
+		slog.Int64(logKeyBytesOut, rec.bytes),
+		slog.Float64(logKeyDuration, float64(time.Since(start).Microseconds())/1000),
+	)
+	if st.ClientIP.IsValid() {
+		attrs = append(attrs, slog.String(logKeyClient, st.ClientIP.String()))
+	}
+	if st.Code != "" {
+		attrs = append(attrs, slog.String(logKeyOutcome, st.Code))
+	}
+	if st.Err != nil && st.Code != forward.CodeClientGone {
+		attrs = append(attrs, slog.String(logKeyError, st.Err.Error()))
+	}
+	p.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// maskPath hides PostHog keys in a path (/array/phc_abc/config.js becomes
+// /array/phc_***/config.js) so that logs never carry them.
+func maskPath(p string) string {
+	if !strings.Contains(p, "ph") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	changed := false
+	for i, s := range segs {
+		if len(s) > 4 && (strings.HasPrefix(s, "phc_") || strings.HasPrefix(s, "phx_") || strings.HasPrefix(s, "phs_")) {
+			segs[i] = s[:4] + "***"
+			changed = true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(segs, "/")
+}
