@@ -115,6 +115,10 @@ type UpstreamOptions struct {
 	// MaxIdleConnsPerHost is the keep-alive pool size per upstream;
 	// default 256.
 	MaxIdleConnsPerHost int
+	// CAFile names a PEM file of certificate authorities that upstream
+	// certificates are verified against instead of the system's (a
+	// self-hosted PostHog with a private CA). Empty means the system pool.
+	CAFile string
 }
 
 const mib = 1 << 20

@@ -1,11 +1,13 @@
 package edgehog
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/edgehog/edgehog/internal/forward"
@@ -59,6 +61,17 @@ func New(cfg Config) (*Proxy, error) {
 		}
 	}
 	up := cfg.Upstream.withDefaults()
+	var roots *x509.CertPool
+	if up.CAFile != "" {
+		pem, err := os.ReadFile(up.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: upstream.ca_file: %w", ErrConfig, err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: upstream.ca_file: %s holds no PEM certificate", ErrConfig, up.CAFile)
+		}
+	}
 	p.fwd, err = forward.New(forward.Options{
 		API:       p.api,
 		Assets:    p.assets,
@@ -70,6 +83,7 @@ func New(cfg Config) (*Proxy, error) {
 			IdleConnTimeout:       up.IdleConnTimeout,
 			ConnMaxAge:            up.ConnMaxAge,
 			MaxIdleConnsPerHost:   up.MaxIdleConnsPerHost,
+			RootCAs:               roots,
 		},
 		FlagsTimeout: up.FlagsTimeout,
 		KeepCookies:  cfg.KeepCookies,

@@ -1,6 +1,9 @@
 package forward
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"sync"
@@ -16,15 +19,28 @@ type TransportOptions struct {
 	IdleConnTimeout       time.Duration
 	ConnMaxAge            time.Duration
 	MaxIdleConnsPerHost   int
+	// RootCAs verifies upstream certificates; nil means the system pool.
+	RootCAs *x509.CertPool
+	// dial replaces the dialer (tests point a real host name at loopback).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newHTTPTransport(o TransportOptions) *http.Transport {
 	d := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
+	dial := d.DialContext
+	if o.dial != nil {
+		dial = o.dial
+	}
+	var tlsConf *tls.Config
+	if o.RootCAs != nil {
+		tlsConf = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+	}
 	return &http.Transport{
 		// No Proxy: edgehog talks to its configured upstreams only, never
 		// through an environment-configured proxy.
 		Proxy:                 nil,
-		DialContext:           d.DialContext,
+		DialContext:           dial,
+		TLSClientConfig:       tlsConf,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   o.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
