@@ -47,6 +47,25 @@ type Config struct {
 	// Limits are the request body limits per endpoint kind.
 	Limits Limits
 
+	// ClientIP says how the client's address is found.
+	ClientIP ClientIPOptions
+
+	// Exposure is "public" (the default): only the endpoints PostHog's
+	// SDKs call are forwarded, everything else gets 404 without reaching
+	// PostHog; or "all": every path, for a self-hosted PostHog's whole app
+	// behind edgehog.
+	Exposure string
+
+	// ForwardedHeaders controls X-Forwarded-Proto and X-Forwarded-Host to
+	// upstream, set from what edgehog saw (TLS or not, the Host), so that
+	// a self-hosted PostHog with IS_BEHIND_PROXY builds the right URLs and
+	// does not redirect-loop. "auto" (the default) sends them unless the
+	// API upstream is PostHog Cloud; "always"; "never".
+	ForwardedHeaders string
+
+	// RateLimit limits requests per client address; off by default.
+	RateLimit RateLimitOptions
+
 	// Upstream holds the upstream connection settings.
 	Upstream UpstreamOptions
 
@@ -76,6 +95,45 @@ type Host struct {
 type Alias struct {
 	From string
 	To   string
+}
+
+// ClientIPOptions say how the client's address is found. By default the
+// socket peer is the client and no header is believed.
+type ClientIPOptions struct {
+	// TrustedProxies are the networks (CIDR, or single addresses) of the
+	// load balancers or CDNs in front of edgehog. Only a peer inside them
+	// is believed about the client's address.
+	TrustedProxies []string
+	// TrustAllProxies believes every peer: the leftmost X-Forwarded-For
+	// entry wins, so any client can claim any address. edgehog check warns
+	// about it.
+	TrustAllProxies bool
+	// Header is the single header a trusted proxy puts the client's
+	// address in: CF-Connecting-IP, True-Client-IP, Fly-Client-IP,
+	// X-Real-IP or CloudFront-Viewer-Address. Empty means X-Forwarded-For,
+	// read from the right, skipping trusted addresses.
+	Header string
+	// Truncate sends the client's /24 (IPv4) or /48 (IPv6) network instead
+	// of its full address.
+	Truncate bool
+}
+
+// RateLimitOptions limit requests per client address and endpoint kind
+// with token buckets. Requests over the limit get 429 with Retry-After.
+type RateLimitOptions struct {
+	// Kinds maps an endpoint kind (capture, batch, replay, ai, capture_v1,
+	// otel, flags, definitions, assets, config, api, other) to its limit.
+	// A kind that is not listed is not limited.
+	Kinds map[string]Rate
+	// MaxClients bounds the buckets held per kind; default 100 000.
+	MaxClients int
+}
+
+// Rate is a token bucket: Burst requests at once, refilled at PerSecond
+// requests per second. Burst defaults to PerSecond rounded up.
+type Rate struct {
+	PerSecond float64
+	Burst     int
 }
 
 // Limits are request body limits in bytes. Zero means the default; a

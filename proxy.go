@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/edgehog/edgehog/internal/clientip"
 	"github.com/edgehog/edgehog/internal/forward"
+	"github.com/edgehog/edgehog/internal/guard"
 	"github.com/edgehog/edgehog/internal/route"
 )
 
@@ -20,12 +23,16 @@ var ErrConfig = errors.New("invalid configuration")
 // Proxy is the edgehog engine: an http.Handler that routes, guards and
 // forwards PostHog traffic. Build it with New; it is safe for concurrent use.
 type Proxy struct {
-	cfg    Config
-	table  *route.Table
-	fwd    *forward.Forwarder
-	limits [16]int64 // by route.Kind; < 0 means no limit
-	log    *slog.Logger
-	access bool
+	cfg       Config
+	table     *route.Table
+	fwd       *forward.Forwarder
+	limits    [16]int64 // by route.Kind; < 0 means no limit
+	rates     [16]*guard.Limiter
+	ips       *clientip.Resolver
+	exposure  guard.Exposure
+	forwarded bool // send X-Forwarded-Proto and -Host
+	log       *slog.Logger
+	access    bool
 
 	api, assets *url.URL
 }
@@ -53,6 +60,24 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := p.setLimits(cfg.Limits); err != nil {
+		return nil, err
+	}
+	if err := p.setClientIP(cfg.ClientIP); err != nil {
+		return nil, err
+	}
+	if p.exposure, err = guard.ParseExposure(cfg.Exposure); err != nil {
+		return nil, fmt.Errorf("%w: exposure: %w", ErrConfig, err)
+	}
+	switch cfg.ForwardedHeaders {
+	case "", "auto":
+		p.forwarded = !isPostHogCloud(p.api.Hostname())
+	case "always":
+		p.forwarded = true
+	case "never":
+	default:
+		return nil, fmt.Errorf("%w: forwarded_headers: %q is not auto, always or never", ErrConfig, cfg.ForwardedHeaders)
+	}
+	if err := p.setRates(cfg.RateLimit); err != nil {
 		return nil, err
 	}
 	for i, c := range cfg.KeepCookies {
@@ -188,4 +213,53 @@ func (p *Proxy) Middleware(next http.Handler) http.Handler {
 func (p *Proxy) Close() error {
 	p.fwd.CloseIdleConnections()
 	return nil
+}
+
+func (p *Proxy) setClientIP(o ClientIPOptions) error {
+	ro := clientip.Options{TrustAll: o.TrustAllProxies, Header: o.Header, Truncate: o.Truncate}
+	for i, s := range o.TrustedProxies {
+		pfx, err := clientip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("%w: client_ip.trusted_proxies[%d]: %w", ErrConfig, i, err)
+		}
+		ro.TrustedProxies = append(ro.TrustedProxies, pfx)
+	}
+	r, err := clientip.New(ro)
+	if err != nil {
+		return fmt.Errorf("%w: client_ip.%w", ErrConfig, err)
+	}
+	p.ips = r
+	return nil
+}
+
+func (p *Proxy) setRates(o RateLimitOptions) error {
+	now := time.Now()
+	for name, r := range o.Kinds {
+		k, ok := route.ParseKind(name)
+		if !ok {
+			return fmt.Errorf("%w: rate_limit.kinds.%s: not an endpoint kind (one of %s)", ErrConfig, name, kindList())
+		}
+		if r.PerSecond <= 0 || r.Burst < 0 {
+			return fmt.Errorf("%w: rate_limit.kinds.%s: rate must be above 0 and burst not negative", ErrConfig, name)
+		}
+		p.rates[k] = guard.NewLimiter(guard.LimiterOptions{
+			Rate:       guard.Rate{PerSecond: r.PerSecond, Burst: r.Burst},
+			MaxClients: o.MaxClients,
+		}, now)
+	}
+	return nil
+}
+
+func kindList() string {
+	names := make([]string, 0, 16)
+	for _, k := range route.Kinds() {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// isPostHogCloud reports whether host is one of PostHog Cloud's own, which
+// get no X-Forwarded-Proto or -Host unless asked for.
+func isPostHogCloud(host string) bool {
+	return host == "posthog.com" || strings.HasSuffix(host, ".posthog.com")
 }

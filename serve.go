@@ -1,21 +1,28 @@
 package edgehog
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/edgehog/edgehog/internal/clientip"
 	"github.com/edgehog/edgehog/internal/forward"
+	"github.com/edgehog/edgehog/internal/guard"
 	"github.com/edgehog/edgehog/internal/route"
 )
 
-// serve handles one routed request: guard, forward, observe.
+// Codes of the answers the guard stage gives itself.
+const (
+	codeBadPath     = "bad_path"
+	codeRateLimited = "rate_limited"
+)
+
+// serve handles one routed request: guard, resolve the client, forward,
+// observe.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	st := &forward.State{Match: m}
-	st.ClientIP, _ = clientip.Peer(r.RemoteAddr)
 	var body *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &countingBody{rc: r.Body}
@@ -27,24 +34,59 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 			p.logAccess(r, m, st, rec, body, start)
 		}
 	}()
-
-	if r.Method == http.MethodConnect {
-		forward.WriteError(rec, http.StatusMethodNotAllowed, forward.CodeMethod, "CONNECT is not supported")
+	if !p.guard(rec, r, m, st, start) {
 		return
 	}
+	p.fwd.Forward(rec, r, st)
+}
+
+// guard answers the request itself when it may not go upstream, and
+// reports whether it may.
+func (p *Proxy) guard(w http.ResponseWriter, r *http.Request, m route.Match, st *forward.State, now time.Time) bool {
+	refuse := func(status int, code, msg string) bool {
+		st.Code = code
+		forward.WriteError(w, status, code, msg)
+		return false
+	}
+	if r.Method == http.MethodConnect {
+		return refuse(http.StatusMethodNotAllowed, forward.CodeMethod, "CONNECT is not supported")
+	}
+	if err := guard.CheckPath(r.URL.EscapedPath()); err != nil {
+		if errors.Is(err, guard.ErrPathTooLong) {
+			return refuse(http.StatusRequestURITooLong, codeBadPath, err.Error())
+		}
+		return refuse(http.StatusBadRequest, codeBadPath, err.Error())
+	}
+	if !guard.Exposed(p.exposure, m.Kind, m.Path) {
+		return refuse(http.StatusNotFound, forward.CodeNotFound, "not a PostHog SDK endpoint")
+	}
+
+	peerTrusted := false
+	st.ClientIP, _ = p.ips.Resolve(r.RemoteAddr, r.Header)
+	if p.forwarded {
+		peerTrusted = p.peerTrusted(r.RemoteAddr)
+		st.ForwardedProto, st.ForwardedHost = forwardedProtoHost(r, peerTrusted)
+	}
+
+	if lim := p.rates[m.Kind]; lim != nil && st.ClientIP.IsValid() {
+		if ok, retry := lim.Allow(st.ClientIP, now); !ok {
+			secs := int64((retry + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			return refuse(http.StatusTooManyRequests, codeRateLimited, "too many requests from this address; retry after "+strconv.FormatInt(secs, 10)+"s")
+		}
+	}
+
 	if limit := p.limits[m.Kind]; limit >= 0 {
 		if r.ContentLength > limit {
 			// Refused before a byte goes upstream.
-			st.Code = forward.CodeTooLarge
-			rec.Header().Set("Connection", "close")
-			forward.WriteError(rec, http.StatusRequestEntityTooLarge, forward.CodeTooLarge,
+			w.Header().Set("Connection", "close")
+			return refuse(http.StatusRequestEntityTooLarge, forward.CodeTooLarge,
 				"request body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes for this endpoint")
-			return
 		}
-		if body != nil {
+		if b, ok := r.Body.(*countingBody); ok {
 			// Chunked bodies are counted as they stream.
-			body.rc = http.MaxBytesReader(rec, body.rc, limit)
+			b.rc = http.MaxBytesReader(w, b.rc, limit)
 		}
 	}
-	p.fwd.Forward(rec, r, st)
+	return true
 }

@@ -68,7 +68,7 @@ func New(o Options) (*Resolver, error) {
 				ok = ok || s == h
 			}
 			if !ok {
-				return nil, fmt.Errorf("client_ip_header: %q is not one of X-Forwarded-For, %s: %w", o.Header, strings.Join(SupportedHeaders(), ", "), ErrInvalid)
+				return nil, fmt.Errorf("header: %q is not one of X-Forwarded-For, %s: %w", o.Header, strings.Join(SupportedHeaders(), ", "), ErrInvalid)
 			}
 			r.header = h
 		}

@@ -40,6 +40,9 @@ type Options struct {
 type State struct {
 	Match    route.Match
 	ClientIP netip.Addr
+	// ForwardedProto and ForwardedHost, when set, are sent upstream as
+	// X-Forwarded-Proto and X-Forwarded-Host.
+	ForwardedProto, ForwardedHost string
 
 	// Set by the Forwarder when edgehog answered instead of upstream.
 	Code string
@@ -169,6 +172,12 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 		// entry, which an appending proxy leaves to the client.
 		h["X-Forwarded-For"] = []string{ip}
 		h["X-Real-Ip"] = []string{ip}
+	}
+	if st.ForwardedProto != "" {
+		h["X-Forwarded-Proto"] = []string{st.ForwardedProto}
+	}
+	if st.ForwardedHost != "" {
+		h["X-Forwarded-Host"] = []string{st.ForwardedHost}
 	}
 	f.filterCookies(h)
 }
