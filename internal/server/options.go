@@ -1,0 +1,91 @@
+// Package server runs edgehog's HTTP listener: the http.Server with every
+// timeout set, health and readiness endpoints answered before the proxy, and
+// a graceful drain on shutdown.
+package server
+
+import "time"
+
+// Options configure a Server. Zero fields take the default shown on each
+// field (DefaultOptions returns them all filled in).
+type Options struct {
+	// Listen is the TCP address to listen on; default ":8080".
+	Listen string
+
+	// ReadHeaderTimeout bounds reading a request's headers; default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included; default
+	// 5m.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request headers to
+	// the end of the response; default 6m. It must exceed ReadTimeout.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long; default 2m.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds the drain of in-flight requests at shutdown;
+	// default 30s.
+	ShutdownTimeout time.Duration
+
+	// MaxHeaderBytes caps the size of request headers; default 64 KiB.
+	MaxHeaderBytes int
+
+	// HealthPath answers liveness probes; default "/healthz".
+	HealthPath string
+	// ReadyPath answers readiness probes, 503 while draining; default
+	// "/readyz".
+	ReadyPath string
+}
+
+// DefaultOptions returns the default options.
+func DefaultOptions() Options {
+	return Options{
+		Listen: ":8080",
+		// Slow clients must not pin connections while dribbling headers
+		// (Slowloris); 10s is generous for any real client.
+		ReadHeaderTimeout: 10 * time.Second,
+		// Session-replay and batch uploads may be tens of MiB from slow
+		// mobile links, so a whole request may take minutes.
+		ReadTimeout: 5 * time.Minute,
+		// Go starts the write deadline when the request headers have been
+		// read, so the body upload counts against it: it must exceed
+		// ReadTimeout, leaving time for upstream's answer.
+		WriteTimeout: 6 * time.Minute,
+		// Browsers reuse connections for their next batch; two minutes
+		// keeps them without hoarding sockets.
+		IdleTimeout: 2 * time.Minute,
+		// Long enough for an in-flight upload to finish, short enough for
+		// an orchestrator's grace period (Kubernetes defaults to 30s too).
+		ShutdownTimeout: 30 * time.Second,
+		// PostHog's headers are small; 64 KiB admits large cookies while
+		// bounding per-connection memory.
+		MaxHeaderBytes: 64 << 10,
+		HealthPath:     "/healthz",
+		ReadyPath:      "/readyz",
+	}
+}
+
+// withDefaults fills zero fields from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	str := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	dur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	str(&o.Listen, d.Listen)
+	str(&o.HealthPath, d.HealthPath)
+	str(&o.ReadyPath, d.ReadyPath)
+	dur(&o.ReadHeaderTimeout, d.ReadHeaderTimeout)
+	dur(&o.ReadTimeout, d.ReadTimeout)
+	dur(&o.WriteTimeout, d.WriteTimeout)
+	dur(&o.IdleTimeout, d.IdleTimeout)
+	dur(&o.ShutdownTimeout, d.ShutdownTimeout)
+	if o.MaxHeaderBytes == 0 {
+		o.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	return o
+}

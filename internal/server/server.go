@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// Log keys of the server's own lines.
+const (
+	logKeyAddr  = "addr"
+	logKeyError = "error"
+)
+
+// Server serves one http.Handler on one listener, with health and readiness
+// probes in front of it, until its context ends; then it drains.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	srv      *http.Server
+	draining atomic.Bool
+
+	mu   sync.Mutex
+	addr net.Addr
+}
+
+// New builds a Server for h. Zero options take their defaults. A nil log
+// discards.
+func New(o Options, h http.Handler, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: o.withDefaults(), log: log}
+	// Every limit is set; DefaultOptions says why each value is what it is.
+	s.srv = &http.Server{
+		Handler:           s.probes(h),
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		ReadTimeout:       s.opts.ReadTimeout,
+		WriteTimeout:      s.opts.WriteTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		// net/http reports per-connection trouble (TLS handshake errors,
+		// broken clients) here; it is noise except when debugging.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// Addr returns the address the server listens on, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// ListenAndServe listens on Options.Listen and calls Serve.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done, then drains: readiness turns to 503,
+// the listener closes, and in-flight requests get ShutdownTimeout to finish
+// (on a fresh context: ctx is already done). It returns nil after a clean
+// drain, and an error if serving failed or the drain ran out of time (the
+// remaining connections are then closed). Serve closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	s.addr = ln.Addr()
+	s.mu.Unlock()
+	// Requests must outlive ctx, or the drain would cancel exactly the
+	// requests it waits for; they keep its values only.
+	base := context.WithoutCancel(ctx)
+	s.srv.BaseContext = func(net.Listener) context.Context { return base }
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+
+	s.draining.Store(true)
+	s.log.Info("draining", logKeyAddr, ln.Addr().String())
+	// The derper lesson: Shutdown gets a fresh deadline, not the
+	// cancelled ctx, or nothing would be drained.
+	sctx, cancel := context.WithTimeout(base, s.opts.ShutdownTimeout)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		s.srv.Close()
+		return fmt.Errorf("draining: %w", err)
+	}
+	s.log.Info("drained", logKeyAddr, ln.Addr().String())
+	return nil
+}
