@@ -2,6 +2,8 @@ package edgehog
 
 import (
 	"log/slog"
+
+	"github.com/edgehog/edgehog/internal/guard"
 	"net/http"
 	"time"
 )
@@ -180,6 +182,30 @@ type UpstreamOptions struct {
 }
 
 const mib = 1 << 20
+
+// DefaultConfig returns the configuration the zero Config stands for, with
+// every default spelled out: PostHog Cloud US, public exposure, automatic
+// forwarded headers, and the default limits and upstream settings.
+func DefaultConfig() Config {
+	return Config{
+		Region:           "us",
+		Exposure:         "public",
+		ForwardedHeaders: "auto",
+		RateLimit:        RateLimitOptions{MaxClients: guard.DefaultMaxClients},
+		Limits:           Limits{}.withDefaults(),
+		Upstream:         UpstreamOptions{}.withDefaults(),
+	}
+}
+
+// Upstreams returns the effective API and assets origins: API and Assets
+// when set (Assets defaults to API), else the Region's origins.
+func (c Config) Upstreams() (api, assets string, err error) {
+	a, s, err := upstreams(c)
+	if err != nil {
+		return "", "", err
+	}
+	return a.String(), s.String(), nil
+}
 
 func (l Limits) withDefaults() Limits {
 	def := func(v *int64, d int64) {

@@ -2,7 +2,6 @@ package clientip
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -52,7 +51,7 @@ func New(o Options) (*Resolver, error) {
 	r := &Resolver{trustAll: o.TrustAll, truncate: o.Truncate}
 	for _, p := range o.TrustedProxies {
 		if !p.IsValid() {
-			return nil, fmt.Errorf("trusted_proxies: invalid network: %w", ErrInvalid)
+			return nil, invalidf("trusted_proxies: invalid network")
 		}
 		p = p.Masked()
 		if p.Addr().Is4In6() {
@@ -68,7 +67,7 @@ func New(o Options) (*Resolver, error) {
 				ok = ok || s == h
 			}
 			if !ok {
-				return nil, fmt.Errorf("header: %q is not one of X-Forwarded-For, %s: %w", o.Header, strings.Join(SupportedHeaders(), ", "), ErrInvalid)
+				return nil, invalidf("header: %q is not one of X-Forwarded-For, %s", o.Header, strings.Join(SupportedHeaders(), ", "))
 			}
 			r.header = h
 		}
@@ -83,13 +82,13 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not a network: %w", s, ErrInvalid)
+			return netip.Prefix{}, invalidf("%q is not a network", s)
 		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%q is not an address or network: %w", s, ErrInvalid)
+		return netip.Prefix{}, invalidf("%q is not an address or network", s)
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil

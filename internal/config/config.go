@@ -66,7 +66,6 @@ package config
 
 import (
 	"log/slog"
-	"time"
 
 	"github.com/edgehog/edgehog"
 	"github.com/edgehog/edgehog/internal/server"
@@ -119,29 +118,7 @@ const (
 // for its zero fields. API and Assets stay empty: they follow Region.
 func Default() File {
 	return File{
-		Proxy: edgehog.Config{
-			Region:           "us",
-			Exposure:         "public",
-			ForwardedHeaders: "auto",
-			RateLimit:        edgehog.RateLimitOptions{MaxClients: 100_000},
-			Limits: edgehog.Limits{
-				Events:     20 * mib,
-				Batch:      64 * mib,
-				Recordings: 64 * mib,
-				AI:         64 * mib,
-				Flags:      8 * mib,
-				Other:      64 * mib,
-			},
-			Upstream: edgehog.UpstreamOptions{
-				DialTimeout:           5 * time.Second,
-				TLSHandshakeTimeout:   5 * time.Second,
-				ResponseHeaderTimeout: 30 * time.Second,
-				FlagsTimeout:          2500 * time.Millisecond,
-				IdleConnTimeout:       90 * time.Second,
-				ConnMaxAge:            5 * time.Minute,
-				MaxIdleConnsPerHost:   256,
-			},
-		},
+		Proxy:  edgehog.DefaultConfig(),
 		Server: server.DefaultOptions(),
 		Log:    LogOptions{Level: "info", Format: "json", Access: true},
 	}

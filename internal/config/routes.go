@@ -67,9 +67,9 @@ func RouteTable(f File) ([]RouteRow, error) {
 	if err != nil {
 		return nil, invalidError{err}
 	}
-	api, assets := f.Upstreams()
-	if api == "" {
-		return nil, &Error{Field: "region", Msg: checkRegion(p.Region).Error()}
+	api, assets, err := p.Upstreams()
+	if err != nil {
+		return nil, invalidError{err}
 	}
 	type served struct{ name, sample, prefix string }
 	var all []served

@@ -15,6 +15,9 @@ type Rate struct {
 	Burst     int
 }
 
+// DefaultMaxClients is the default bound on client buckets per limiter.
+const DefaultMaxClients = 100_000
+
 // LimiterOptions configure a Limiter.
 type LimiterOptions struct {
 	Rate Rate
@@ -51,7 +54,7 @@ func NewLimiter(o LimiterOptions, now time.Time) *Limiter {
 		o.Rate.Burst = int(math.Ceil(o.Rate.PerSecond))
 	}
 	if o.MaxClients <= 0 {
-		o.MaxClients = 100_000
+		o.MaxClients = DefaultMaxClients
 	}
 	refill := time.Duration(float64(o.Rate.Burst) / o.Rate.PerSecond * float64(time.Second))
 	return &Limiter{

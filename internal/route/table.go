@@ -78,13 +78,13 @@ func New(o Options) (*Table, error) {
 	for i, h := range o.Hosts {
 		name := strings.ToLower(strings.TrimSpace(h.Name))
 		if name == "" || strings.ContainsAny(name, "/:@ ") {
-			return nil, fmt.Errorf("hosts[%d].host: %q is not a host name: %w", i, h.Name, ErrInvalid)
+			return nil, invalidf("hosts[%d].host: %q is not a host name", i, h.Name)
 		}
 		hh := host{name: name, prefix: t.prefix}
 		if strings.HasPrefix(name, "*.") {
 			hh.wildcard, hh.name = true, name[1:]
 		} else if strings.Contains(name, "*") {
-			return nil, fmt.Errorf("hosts[%d].host: %q: a wildcard must be the whole first label (*.example.com): %w", i, h.Name, ErrInvalid)
+			return nil, invalidf("hosts[%d].host: %q: a wildcard must be the whole first label (*.example.com)", i, h.Name)
 		}
 		if h.Prefix != "" {
 			if hh.prefix, err = cleanPrefix(h.Prefix); err != nil {
@@ -95,7 +95,7 @@ func New(o Options) (*Table, error) {
 	}
 	for i, a := range o.Aliases {
 		if err := t.addAlias(a); err != nil {
-			return nil, fmt.Errorf("aliases[%d]: %w", i, err)
+			return nil, fmt.Errorf("aliases[%d].%w", i, err)
 		}
 	}
 	return t, nil
@@ -107,10 +107,10 @@ func cleanPrefix(p string) (string, error) {
 		return "", nil
 	}
 	if p[0] != '/' {
-		return "", fmt.Errorf("%q must start with /: %w", p, ErrInvalid)
+		return "", invalidf("%q must start with /", p)
 	}
 	if strings.ContainsAny(p, "?#%*\\ ") || strings.Contains(p, "//") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
-		return "", fmt.Errorf("%q must be a plain path: %w", p, ErrInvalid)
+		return "", invalidf("%q must be a plain path", p)
 	}
 	return strings.TrimSuffix(p, "/"), nil
 }
@@ -118,40 +118,40 @@ func cleanPrefix(p string) (string, error) {
 func (t *Table) addAlias(a Alias) error {
 	from, to := strings.TrimSpace(a.From), strings.TrimSpace(a.To)
 	if !strings.HasPrefix(from, "/") || len(from) < 2 {
-		return fmt.Errorf("from: %q must be a path below / : %w", a.From, ErrInvalid)
+		return invalidf("from: %q must be a path below /", a.From)
 	}
 	if !strings.HasPrefix(to, "/") || len(to) < 2 {
-		return fmt.Errorf("to: %q must be a canonical PostHog path: %w", a.To, ErrInvalid)
+		return invalidf("to: %q must be a canonical PostHog path", a.To)
 	}
 	if strings.ContainsAny(from+to, "?#%\\ ") {
-		return fmt.Errorf("%q → %q must be plain paths: %w", a.From, a.To, ErrInvalid)
+		return invalidf("from: %q → %q: both must be plain paths (no ?, #, %%, \\ or spaces)", a.From, a.To)
 	}
 	fromStar, toStar := strings.HasSuffix(from, "*"), strings.HasSuffix(to, "*")
 	if fromStar != toStar {
-		return fmt.Errorf("%q → %q: a prefix alias ends in * on both sides: %w", a.From, a.To, ErrInvalid)
+		return invalidf("to: %q → %q: a prefix alias ends in * on both sides", a.From, a.To)
 	}
 	if fromStar {
 		f, tt := strings.TrimSuffix(from, "*"), strings.TrimSuffix(to, "*")
 		if strings.Contains(f, "*") || strings.Contains(tt, "*") || !strings.HasSuffix(f, "/") || !strings.HasSuffix(tt, "/") {
-			return fmt.Errorf("%q → %q: a prefix alias looks like /name/* : %w", a.From, a.To, ErrInvalid)
+			return invalidf("from: %q → %q: a prefix alias looks like /name/*", a.From, a.To)
 		}
 		for _, p := range t.prefixes {
 			if p.from == f {
-				return fmt.Errorf("from: %q is aliased twice: %w", a.From, ErrInvalid)
+				return invalidf("from: %q is aliased twice", a.From)
 			}
 		}
 		t.prefixes = append(t.prefixes, prefixAlias{from: f, to: tt})
 		return nil
 	}
 	if strings.Contains(from+to, "*") {
-		return fmt.Errorf("%q → %q: * may only end a prefix alias: %w", a.From, a.To, ErrInvalid)
+		return invalidf("from: %q → %q: * may only end a prefix alias", a.From, a.To)
 	}
 	f, tt := trimSlash(from), trimSlash(to)
 	if _, dup := t.exact[f]; dup {
-		return fmt.Errorf("from: %q is aliased twice: %w", a.From, ErrInvalid)
+		return invalidf("from: %q is aliased twice", a.From)
 	}
 	if k, _ := Classify(f); k != KindOther && f != tt {
-		return fmt.Errorf("from: %q is itself a PostHog path; aliasing it would hide that endpoint: %w", a.From, ErrInvalid)
+		return invalidf("from: %q is itself a PostHog path; aliasing it would hide that endpoint", a.From)
 	}
 	t.exact[f] = tt
 	return nil
