@@ -28,6 +28,13 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 		body = &countingBody{rc: r.Body}
 		r.Body = body
 	}
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// A chunked request may also have carried a Content-Length, which
+		// Go's server drops (RFC 9112 §6.3). A proxy in front that framed
+		// it by that Content-Length would be out of step with us for the
+		// rest of the connection, so it ends with this answer.
+		rec.Header().Set("Connection", "close")
+	}
 	defer func() {
 		// Runs on the ErrAbortHandler panic of a broken response copy too.
 		if p.access {

@@ -142,13 +142,22 @@ const shutdownTimeout = 15 * time.Second
 // startEdgehog runs `bin serve` on a free loopback port in front of fake
 // and waits for the startup log line that carries the listen address.
 // Cleanup sends SIGTERM and fails the test unless edgehog exits 0.
-func startEdgehog(t *testing.T, bin string, fake *fakehog.Fake) *edgehogProc {
+// Extra arguments (--config FILE, say) follow the defaults.
+func startEdgehog(t *testing.T, bin string, fake *fakehog.Fake, extra ...string) *edgehogProc {
 	t.Helper()
-	log := &logTail{max: 200, addr: make(chan string, 1)}
-	cmd := exec.Command(bin, "serve",
+	args := append([]string{"serve",
 		"--listen", "127.0.0.1:0",
 		"--api", fake.APIURL(),
-		"--assets", fake.AssetsURL())
+		"--assets", fake.AssetsURL()}, extra...)
+	return startEdgehogRaw(t, bin, args...)
+}
+
+// startEdgehogRaw runs bin with args, which must make it listen, and waits
+// for the startup log line; cleanup is as for startEdgehog.
+func startEdgehogRaw(t *testing.T, bin string, args ...string) *edgehogProc {
+	t.Helper()
+	log := &logTail{max: 200, addr: make(chan string, 1)}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "EDGEHOG_ACCESS_LOG=false")
 	cmd.Stdout = log
 	cmd.Stderr = log
