@@ -90,7 +90,9 @@ func (p *Proxy) logAccess(r *http.Request, m route.Match, st *forward.State, rec
 		status = forward.StatusClientClosed
 	}
 	level := slog.LevelInfo
-	if st.Code != "" && st.Code != forward.CodeClientGone && st.Code != forward.CodeTooLarge {
+	if strings.HasPrefix(st.Code, "upstream_") {
+		// Upstream trouble is the operator's to look at; refusals of
+		// clients (404, 413, 429, …) and clients leaving are not.
 		level = slog.LevelWarn
 	}
 	var in int64
