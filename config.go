@@ -71,11 +71,28 @@ type Config struct {
 	// Upstream holds the upstream connection settings.
 	Upstream UpstreamOptions
 
+	// Cache configures the in-memory cache of the SDK's bundles
+	// (/static/*) and remote config (/array/*); on by default.
+	Cache CacheOptions
+
+	// CORS configures the answers to cross-origin browser requests; by
+	// default any origin is mirrored, without credentials.
+	CORS CORSOptions
+
+	// Spool configures store-and-forward of capture requests (the spool
+	// is off by default: capture requests pass through).
+	Spool SpoolOptions
+
 	// AccessLog enables one log line per request (at Info level).
 	AccessLog bool
 
 	// Logger receives the access log and error reports. Nil discards.
 	Logger *slog.Logger
+
+	// Observer, when set, is told of every routed request and its outcome
+	// (the edgehog command passes its Prometheus metrics). Nil observes
+	// nothing.
+	Observer Observer
 
 	// Transport, when set, is used for every upstream request instead of
 	// edgehog's own (tests and benchmarks use it); the Upstream
@@ -181,6 +198,45 @@ type UpstreamOptions struct {
 	CAFile string
 }
 
+// CacheOptions configure the cache of /static/* and /array/* answers
+// (docs/caching.md). Zero values mean the defaults given on each field.
+type CacheOptions struct {
+	// Disabled turns the cache off: every request goes upstream.
+	Disabled bool
+	// MaxBytes bounds the memory of stored answers; default 64 MiB. One
+	// answer may take at most an eighth of it; larger ones are streamed.
+	MaxBytes int64
+	// StaleIfError is how long past its freshness a stored answer is
+	// still served when upstream fails or answers 500/502/503/504 (RFC
+	// 5861); default 24h, negative means never.
+	StaleIfError time.Duration
+	// StaleWhileRevalidate is how long past its freshness a stored bundle
+	// is served while a background refresh runs, when upstream's
+	// Cache-Control names none; default 60s, negative means none. Remote
+	// config never gets it: it is kept no longer than upstream says.
+	StaleWhileRevalidate time.Duration
+}
+
+// CORSOptions configure edgehog's CORS answers. edgehog answers
+// preflights itself and replaces upstream's Access-Control-* fields.
+type CORSOptions struct {
+	// Disabled leaves CORS to upstream: preflights are forwarded and
+	// upstream's Access-Control-* fields pass through.
+	Disabled bool
+	// Origins are the origins allowed to read answers: exact
+	// ("https://www.example.com"), wildcard subdomains
+	// ("https://*.example.com"), or "*" to mirror any origin. Empty
+	// means "*".
+	Origins []string
+	// Credentials sends Access-Control-Allow-Credentials: true. posthog-js
+	// ≥ 1.384.3 sends no credentials; older versions' XHR transport does,
+	// cross-origin. Off by default.
+	Credentials bool
+	// MaxAge is how long browsers may cache a preflight; default 10m,
+	// negative sends none.
+	MaxAge time.Duration
+}
+
 const mib = 1 << 20
 
 // DefaultConfig returns the configuration the zero Config stands for, with
@@ -194,7 +250,32 @@ func DefaultConfig() Config {
 		RateLimit:        RateLimitOptions{MaxClients: guard.DefaultMaxClients},
 		Limits:           Limits{}.withDefaults(),
 		Upstream:         UpstreamOptions{}.withDefaults(),
+		Cache:            CacheOptions{}.withDefaults(),
+		CORS:             CORSOptions{}.withDefaults(),
 	}
+}
+
+func (c CacheOptions) withDefaults() CacheOptions {
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 64 * mib
+	}
+	if c.StaleIfError == 0 {
+		c.StaleIfError = 24 * time.Hour
+	}
+	if c.StaleWhileRevalidate == 0 {
+		c.StaleWhileRevalidate = time.Minute
+	}
+	return c
+}
+
+func (c CORSOptions) withDefaults() CORSOptions {
+	if len(c.Origins) == 0 {
+		c.Origins = []string{"*"}
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = guard.DefaultCORSMaxAge
+	}
+	return c
 }
 
 // Upstreams returns the effective API and assets origins: API and Assets

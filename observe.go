@@ -4,10 +4,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/edgehog/edgehog/internal/forward"
+	"github.com/edgehog/edgehog/internal/guard"
+	"github.com/edgehog/edgehog/internal/requestid"
 	"github.com/edgehog/edgehog/internal/route"
 )
 
@@ -80,26 +83,92 @@ const (
 	logKeyClient   = "client_ip"
 	logKeyOutcome  = "outcome"
 	logKeyError    = "error"
+	logKeyRequest  = "request_id"
 )
 
-func (p *Proxy) logAccess(r *http.Request, m route.Match, st *forward.State, rec *recorder, body *countingBody, start time.Time) {
+// codeCORSRejected is the outcome of a preflight refused for its origin.
+const codeCORSRejected = "cors_rejected"
+
+// requestID returns the request's ID: the X-Request-Id a trusted hop in
+// front sent, or a new one. A client's own value is never believed, as it
+// would let it forge log lines' correlation.
+func (p *Proxy) requestID(r *http.Request) string {
+	var v string
+	if vs := r.Header[requestid.Header]; len(vs) > 0 {
+		v = vs[0]
+	}
+	return p.ids.Pick(v, func() bool { return p.peerTrusted(r.RemoteAddr) })
+}
+
+// observe reports a finished request to the Observer and the access log.
+func (p *Proxy) observe(r *http.Request, m route.Match, st *forward.State, rec *recorder, body *countingBody, elapsed time.Duration) {
+	if !p.access && p.obs == nil {
+		return
+	}
 	status := rec.status
 	if status == 0 {
 		// The handler ended without an answer: the copy of the response
 		// was aborted.
 		status = forward.StatusClientClosed
 	}
+	if st.Code == "" && status == http.StatusForbidden && p.cors != nil && guard.IsPreflight(r) {
+		// Preflights never reach upstream while edgehog answers CORS:
+		// this 403 is the refusal of an origin cors.origins does not list.
+		st.Code = codeCORSRejected
+	}
+	outcome := st.Code
+	var in int64
+	if body != nil {
+		in = body.n
+	}
+	if p.obs != nil {
+		if status == forward.StatusClientClosed && outcome == "" {
+			outcome = forward.CodeClientGone
+		}
+		p.obs.RequestDone(RequestInfo{
+			Kind:             m.Kind.String(),
+			Upstream:         m.Upstream.String(),
+			Status:           status,
+			Outcome:          outcome,
+			Duration:         elapsed,
+			UpstreamDuration: st.UpstreamDuration,
+			BytesIn:          in,
+			BytesOut:         rec.bytes,
+		})
+	}
+	if p.access {
+		p.logAccess(r, m, st, status, in, rec.bytes, elapsed)
+	}
+}
+
+// observeUnrouted reports a request for a host or path outside edgehog's
+// routes (a wrong prefix or host in a site's SDK settings shows up here)
+// to the Observer, as kind "other".
+func (p *Proxy) observeUnrouted(w http.ResponseWriter) {
+	if p.obs == nil {
+		return
+	}
+	p.obs.RequestStarted()
+	p.obs.RequestDone(RequestInfo{Kind: "other", Upstream: "api", Status: http.StatusNotFound, Outcome: outcomeNoRoute, BytesOut: contentLength(w)})
+}
+
+// outcomeNoRoute is the outcome of a request outside every route.
+const outcomeNoRoute = "no_route"
+
+// contentLength returns the Content-Length w's header announces, or 0.
+func contentLength(w http.ResponseWriter) int64 {
+	n, _ := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64)
+	return n
+}
+
+func (p *Proxy) logAccess(r *http.Request, m route.Match, st *forward.State, status int, in, out int64, elapsed time.Duration) {
 	level := slog.LevelInfo
 	if strings.HasPrefix(st.Code, "upstream_") {
 		// Upstream trouble is the operator's to look at; refusals of
 		// clients (404, 413, 429, …) and clients leaving are not.
 		level = slog.LevelWarn
 	}
-	var in int64
-	if body != nil {
-		in = body.n
-	}
-	attrs := make([]slog.Attr, 0, 11)
+	attrs := make([]slog.Attr, 0, 12)
 	attrs = append(attrs,
 		slog.String(logKeyMethod, r.Method),
 		slog.String(logKeyPath, maskPath(r.URL.EscapedPath())),
@@ -107,8 +176,9 @@ func (p *Proxy) logAccess(r *http.Request, m route.Match, st *forward.State, rec
 		slog.String(logKeyUpstream, m.Upstream.String()),
 		slog.Int(logKeyStatus, status),
 		slog.Int64(logKeyBytesIn, in),
-		slog.Int64(logKeyBytesOut, rec.bytes),
-		slog.Float64(logKeyDuration, float64(time.Since(start).Microseconds())/1000),
+		slog.Int64(logKeyBytesOut, out),
+		slog.Float64(logKeyDuration, float64(elapsed.Microseconds())/1000),
+		slog.String(logKeyRequest, st.RequestID),
 	)
 	if st.ClientIP.IsValid() {
 		attrs = append(attrs, slog.String(logKeyClient, st.ClientIP.String()))

@@ -9,11 +9,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/edgehog/edgehog/internal/cache"
 	"github.com/edgehog/edgehog/internal/clientip"
 	"github.com/edgehog/edgehog/internal/forward"
 	"github.com/edgehog/edgehog/internal/guard"
+	"github.com/edgehog/edgehog/internal/requestid"
 	"github.com/edgehog/edgehog/internal/route"
 )
 
@@ -33,6 +36,14 @@ type Proxy struct {
 	forwarded bool // send X-Forwarded-Proto and -Host
 	log       *slog.Logger
 	access    bool
+	cache     *cache.Cache         // nil when disabled
+	cors      *guard.CORS          // nil when disabled
+	obs       Observer             // nil: none
+	ids       *requestid.Generator // X-Request-Id values
+	spool     *spooler             // nil when the spool is off
+	// keepCache and keepSpool are set when NewFrom handed the cache or
+	// the spool to a successor: Close then leaves them open.
+	keepCache, keepSpool atomic.Bool
 
 	api, assets *url.URL
 }
@@ -40,7 +51,7 @@ type Proxy struct {
 // New validates cfg and builds a Proxy. Configuration errors wrap ErrConfig
 // and name the field at fault.
 func New(cfg Config) (*Proxy, error) {
-	p := &Proxy{cfg: cfg, log: cfg.Logger, access: cfg.AccessLog}
+	p := &Proxy{cfg: cfg, log: cfg.Logger, access: cfg.AccessLog, obs: cfg.Observer, ids: requestid.NewGenerator()}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -85,6 +96,9 @@ func New(cfg Config) (*Proxy, error) {
 			return nil, fmt.Errorf("%w: cookies.keep[%d]: %q is not a cookie name", ErrConfig, i, c)
 		}
 	}
+	if err := p.setCORS(cfg.CORS); err != nil {
+		return nil, err
+	}
 	up := cfg.Upstream.withDefaults()
 	var roots *x509.CertPool
 	if up.CAFile != "" {
@@ -115,6 +129,14 @@ func New(cfg Config) (*Proxy, error) {
 		Logger:       p.log,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := p.setCache(cfg.Cache); err != nil {
+		return nil, err
+	}
+	// Last: it starts the delivery loop, which Close stops.
+	if err := p.setSpool(cfg.Spool, cfg.Limits, up, roots); err != nil {
+		p.Close()
 		return nil, err
 	}
 	return p, nil
@@ -190,6 +212,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m, ok := p.table.Match(r.Host, r.URL.EscapedPath())
 	if !ok {
 		forward.WriteError(w, http.StatusNotFound, forward.CodeNotFound, "no edgehog route for this host and path")
+		p.observeUnrouted(w)
 		return
 	}
 	p.serve(w, r, m)
@@ -209,8 +232,15 @@ func (p *Proxy) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// Close releases idle upstream connections.
+// Close stops the cache's background refreshes and releases idle upstream
+// connections.
 func (p *Proxy) Close() error {
+	if !p.keepSpool.Load() {
+		p.closeSpool()
+	}
+	if p.cache != nil && !p.keepCache.Load() {
+		p.cache.Close()
+	}
 	p.fwd.CloseIdleConnections()
 	return nil
 }

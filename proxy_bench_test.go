@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgehog/edgehog"
+	"github.com/edgehog/edgehog/internal/metrics"
 )
 
 // staticTransport answers every request like PostHog capture, without a
@@ -74,6 +75,9 @@ func BenchmarkServeHTTP(b *testing.B) {
 	b.Run("capture-accesslog", func(b *testing.B) {
 		log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 		benchProxy(b, edgehog.Config{AccessLog: true, Logger: log}, "POST", "/i/v0/e/", event, hdr)
+	})
+	b.Run("capture-metrics", func(b *testing.B) {
+		benchProxy(b, edgehog.Config{Observer: metrics.New(metrics.Options{})}, "POST", "/i/v0/e/", event, hdr)
 	})
 	b.Run("flags", func(b *testing.B) {
 		benchProxy(b, edgehog.Config{}, "POST", "/flags/?v=2", []byte(`{"token":"phc_x","distinct_id":"d"}`), hdr)

@@ -106,6 +106,8 @@ func TestRoutes(t *testing.T) {
 	e := newEnv(t, edgehog.Config{
 		Prefix:   "/ph",
 		Exposure: "all", // routes every path; exposure has its own tests
+		// Every request must reach upstream; the cache has its own tests.
+		Cache: edgehog.CacheOptions{Disabled: true},
 		Aliases: []edgehog.Alias{
 			{From: "/k/", To: "/e/"},
 			{From: "/rec", To: "/s"},

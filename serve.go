@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgehog/edgehog/internal/forward"
 	"github.com/edgehog/edgehog/internal/guard"
+	"github.com/edgehog/edgehog/internal/requestid"
 	"github.com/edgehog/edgehog/internal/route"
 )
 
@@ -17,12 +18,22 @@ const (
 	codeRateLimited = "rate_limited"
 )
 
-// serve handles one routed request: guard, resolve the client, forward,
-// observe.
+// serve handles one routed request: guard (CORS preflights are answered
+// there), resolve the client, then the cache or upstream, observe.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
-	st := &forward.State{Match: m}
+	st := &forward.State{Match: m, RequestID: p.requestID(r)}
+	// The answer carries the ID (set before anything answers, so that
+	// edgehog's own refusals do too), and so does the request: the
+	// Forwarder's copy of its headers then sends it upstream without a
+	// second allocation. Nothing changes the one-element slice in place.
+	id := []string{st.RequestID}
+	rec.Header()[requestid.Header] = id
+	if r.Header == nil {
+		r.Header = http.Header{} // a hand-made request under Middleware
+	}
+	r.Header[requestid.Header] = id
 	var body *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &countingBody{rc: r.Body}
@@ -35,16 +46,22 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 		// rest of the connection, so it ends with this answer.
 		rec.Header().Set("Connection", "close")
 	}
+	if p.obs != nil {
+		p.obs.RequestStarted() // RequestDone is in observe, deferred next
+	}
 	defer func() {
 		// Runs on the ErrAbortHandler panic of a broken response copy too.
-		if p.access {
-			p.logAccess(r, m, st, rec, body, start)
-		}
+		p.observe(r, m, st, rec, body, time.Since(start))
 	}()
-	if !p.guard(rec, r, m, st, start) {
+	out := p.withCORS(rec, r)
+	if !p.guard(out, r, m, st, start) {
 		return
 	}
-	p.fwd.Forward(rec, r, st)
+	if p.spool != nil && m.Kind.IsCapture() {
+		p.serveSpooled(out, r, st)
+		return
+	}
+	p.dispatch(out, r, st)
 }
 
 // guard answers the request itself when it may not go upstream, and
@@ -66,6 +83,9 @@ func (p *Proxy) guard(w http.ResponseWriter, r *http.Request, m route.Match, st 
 	}
 	if !guard.Exposed(p.exposure, m.Kind, m.Path) {
 		return refuse(http.StatusNotFound, forward.CodeNotFound, "not a PostHog SDK endpoint")
+	}
+	if p.preflight(w, r) {
+		return false
 	}
 
 	peerTrusted := false

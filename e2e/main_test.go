@@ -102,7 +102,8 @@ type stack struct {
 
 // newStack starts a fake PostHog and bin in front of it; both stop when the
 // test ends, edgehog first, and edgehog must then exit with status 0.
-func newStack(t *testing.T, bin string, opts fakehog.Options) *stack {
+// Extra arguments go to startEdgehog.
+func newStack(t *testing.T, bin string, opts fakehog.Options, extra ...string) *stack {
 	t.Helper()
 	opts.Quiet = true
 	fake, err := fakehog.Start(opts)
@@ -114,7 +115,7 @@ func newStack(t *testing.T, bin string, opts fakehog.Options) *stack {
 			t.Errorf("closing fakehog: %v", err)
 		}
 	})
-	return &stack{fake: fake, edgehog: startEdgehog(t, bin, fake)}
+	return &stack{fake: fake, edgehog: startEdgehog(t, bin, fake, extra...)}
 }
 
 // URL is edgehog's base URL, "http://127.0.0.1:port".

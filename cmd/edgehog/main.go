@@ -4,10 +4,14 @@
 //
 //	edgehog [serve] [flags]   serve PostHog traffic (the default)
 //	edgehog check [flags]     validate the configuration and print it with the route table
+//	edgehog doctor [flags]    check a deployment end to end
+//	edgehog reload [flags]    make a running edgehog re-read its configuration
+//	edgehog spool ACTION      look after the store-and-forward spool
 //	edgehog version           print the version
 //	edgehog help [command]    print usage
 //
-// Exit codes: 0 success, 1 runtime error, 2 usage or configuration error.
+// Exit codes: 0 success, 1 runtime error (or a failed doctor check), 2
+// usage or configuration error.
 package main
 
 import (
@@ -62,6 +66,12 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		err = (&checkCommand{getenv: getenv, stdout: stdout, stderr: stderr}).Run(ctx, rest)
 	case "version":
 		err = (&versionCommand{stdout: stdout, stderr: stderr}).Run(ctx, rest)
+	case "reload":
+		err = (&reloadCommand{getenv: getenv, stdout: stdout, stderr: stderr}).Run(ctx, rest)
+	case "doctor":
+		err = (&doctorCommand{getenv: getenv, stdout: stdout, stderr: stderr}).Run(ctx, rest)
+	case "spool":
+		err = (&spoolCommand{getenv: getenv, stdout: stdout, stderr: stderr}).Run(ctx, rest)
 	case "help":
 		help(stderr, rest)
 		return exitUsage
@@ -93,6 +103,9 @@ Usage:
 
 	edgehog [serve] [flags]   serve PostHog traffic (the default)
 	edgehog check [flags]     validate the configuration, print it and the route table
+	edgehog doctor [flags]    check a deployment end to end, each finding with its fix
+	edgehog reload [flags]    make a running edgehog re-read its configuration (SIGHUP)
+	edgehog spool ACTION      status, inspect, replay or purge the spool
 	edgehog version           print the version
 	edgehog help [command]    print a command's usage
 
@@ -114,6 +127,12 @@ func help(w io.Writer, args []string) {
 		(&checkCommand{}).flags(w).Usage()
 	case "version":
 		(&versionCommand{}).flags(w).Usage()
+	case "reload":
+		(&reloadCommand{}).flags(w).Usage()
+	case "doctor":
+		(&doctorCommand{}).flags(w).Usage()
+	case "spool":
+		(&spoolCommand{}).flags(w).Usage()
 	default:
 		fmt.Fprintf(w, "edgehog: unknown command %q\n\n", args[0])
 		usage(w)

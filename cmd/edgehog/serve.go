@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/edgehog/edgehog"
+	"github.com/edgehog/edgehog/internal/config"
 	"github.com/edgehog/edgehog/internal/server"
 )
 
@@ -38,17 +40,35 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(f.Log, c.stderr)
-	cfg := f.Proxy
-	cfg.Logger = log
-	cfg.AccessLog = f.Log.Access
-	p, err := edgehog.New(cfg)
+	var handler *server.Swappable // set below, before anything is served
+	obs, err := newObservability(f, log, func() *edgehog.Proxy {
+		p, _ := handler.Handler().(*edgehog.Proxy)
+		return p
+	})
+	if err != nil {
+		return err
+	}
+	f.Proxy.Observer = obs.metrics
+	p, err := newProxy(f, log, nil)
 	if err != nil {
 		return usageError{err}
 	}
-	defer p.Close()
+	handler = server.NewSwappable(p)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP re-reads the configuration (reload.go); the proxy serving at
+	// exit is closed by stopReload.
+	stopReload := (&reloader{
+		load: func() (config.File, error) {
+			next, err := c.cf.parseValid(c.flags(io.Discard), args, c.getenv)
+			next.Proxy.Observer = obs.metrics
+			return next, err
+		},
+		log: log, swap: handler, grace: f.Server.ShutdownTimeout, cur: f, prox: p,
+		applied: obs.applied,
+	}).start(ctx)
+	defer stopReload()
 	done := make(chan struct{})
 	defer close(done)
 	go escalate(ctx, stop, done, log)
@@ -73,11 +93,35 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		}
 		attrs = append(attrs, logKeyHosts, strings.Join(names, ","))
 	}
+	// Written before the startup line, so that whoever waits for that
+	// line can reload at once.
+	if f.Server.PidFile != "" {
+		remove, err := writePidFile(f.Server.PidFile)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer remove()
+	}
 	log.Info("edgehog serving", attrs...)
 	for _, w := range f.Warnings() {
 		log.Warn(w)
 	}
-	if err := server.New(f.Server, p, log).Serve(ctx, ln); err != nil {
+	serveAdmin, err := obs.listen(ctx, f, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	adminDone := make(chan error, 1)
+	go func() { adminDone <- serveAdmin() }()
+	err = server.New(f.ServerOptions(), obs.public(handler, f), log).Serve(ctx, ln)
+	// The admin listener drains with the public one (both end with ctx);
+	// a failure to serve it ends the public one too.
+	stop()
+	if aerr := <-adminDone; aerr != nil {
+		err = errors.Join(err, aerr)
+	}
+	if err != nil {
 		return err
 	}
 	log.Info("edgehog stopped")

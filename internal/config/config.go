@@ -45,6 +45,16 @@
 //	  kinds:
 //	    capture: {per_second: 50, burst: 100}
 //	  max_clients: 100000
+//	cache:                     # /static and /array answers in memory (docs/caching.md)
+//	  enabled: true
+//	  max_bytes: 64MiB
+//	  stale_if_error: 24h      # or off
+//	  stale_while_revalidate: 1m # bundles, when upstream names none; or off
+//	cors:
+//	  enabled: true            # false: leave CORS to upstream
+//	  origins: ["*"]           # or [https://www.example.com, "https://*.example.com"]
+//	  credentials: false
+//	  max_age: 10m             # or off
 //	server:
 //	  read_header_timeout: 10s
 //	  read_timeout: 5m
@@ -54,6 +64,10 @@
 //	  shutdown_timeout: 30s
 //	  health_path: /healthz
 //	  ready_path: /readyz
+//	admin:                     # /metrics, /status (docs/operations.md)
+//	  listen: 127.0.0.1:9090   # default: none (no admin listener)
+//	  token: ""                # default: none; better EDGEHOG_ADMIN_TOKEN
+//	  public_metrics_path: ""  # default: none (metrics on the admin listener only)
 //	log:
 //	  level: info              # debug | info | warn | error
 //	  format: json             # json | text
@@ -81,6 +95,9 @@ type File struct {
 	Server server.Options
 	// Log configures the process logger.
 	Log LogOptions
+	// Admin configures the admin listener (metrics, status page); off by
+	// default.
+	Admin AdminOptions
 }
 
 // LogOptions configure the process logger.

@@ -61,6 +61,8 @@ func Overrides() []Override {
 		{Key: "log.level", Env: "EDGEHOG_LOG_LEVEL", Usage: "log level: debug, info, warn or error"},
 		{Key: "log.format", Env: "EDGEHOG_LOG_FORMAT", Usage: "log format: json or text"},
 		{Key: "log.access", Env: "EDGEHOG_ACCESS_LOG", Usage: "one log line per request: true or false"},
+		{Key: "admin.listen", Env: "EDGEHOG_ADMIN_LISTEN", Flag: "admin-listen", Usage: "admin listener `address` for /metrics and /status, like 127.0.0.1:9090 (default: none)"},
+		{Key: "admin.token", Env: "EDGEHOG_ADMIN_TOKEN", Usage: "token required by the admin endpoints"},
 	}
 }
 
@@ -90,6 +92,11 @@ func (f *File) Set(source, key, value string) error {
 		return str(&f.Proxy.Assets, checkUpstream)
 	case "prefix":
 		return str(&f.Proxy.Prefix, checkPrefix)
+	case "admin.listen":
+		return str(&f.Admin.Listen, checkOptionalListen)
+	case "admin.token":
+		f.Admin.Token = value
+		return nil
 	case "log.level":
 		return str(&f.Log.Level, checkLevel)
 	case "log.format":

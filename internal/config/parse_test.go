@@ -67,6 +67,11 @@ func TestParseFull(t *testing.T) {
 				Kinds:      map[string]edgehog.Rate{"capture": {PerSecond: 50, Burst: 100}, "flags": {PerSecond: 0.5}},
 				MaxClients: 5000,
 			},
+			Cache: edgehog.CacheOptions{Disabled: true, MaxBytes: 16 * mib, StaleIfError: -1, StaleWhileRevalidate: 30 * time.Second},
+			CORS: edgehog.CORSOptions{
+				Origins:     []string{"https://www.example.com", "https://*.example.org"},
+				Credentials: true, MaxAge: -1,
+			},
 			Hosts: []edgehog.Host{
 				{Name: "ph.example.com", Prefix: "/"},
 				{Name: "*.example.org", Prefix: "/t"},

@@ -68,6 +68,8 @@ func (f File) render(comments bool) string {
 			"kinds", renderRates(p.RateLimit.Kinds),
 			"max_clients", num(int64(p.RateLimit.MaxClients)),
 		),
+		"cache", renderCache(p.Cache),
+		"cors", renderCORS(p.CORS),
 		"server", mapping(
 			"read_header_timeout", dur(s.ReadHeaderTimeout),
 			"read_timeout", dur(s.ReadTimeout),
@@ -78,6 +80,7 @@ func (f File) render(comments bool) string {
 			"health_path", str(s.HealthPath),
 			"ready_path", str(s.ReadyPath),
 		),
+		"admin", renderAdmin(f.Admin, comment),
 		"log", mapping(
 			"level", str(f.Log.Level),
 			"format", str(f.Log.Format),

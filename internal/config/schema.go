@@ -24,7 +24,13 @@ func (d *decoder) file(f *File) decodeFunc {
 		field{key: "client_ip", decode: d.clientIP(&p.ClientIP)},
 		field{key: "limits", decode: d.limits(&p.Limits)},
 		field{key: "rate_limit", decode: d.rateLimit(&p.RateLimit)},
+		field{key: "cache", decode: d.cache(&p.Cache)},
+		field{key: "cors", decode: d.cors(&p.CORS)},
+		field{key: "spool", decode: d.spool(&p.Spool)},
+		field{key: "tls", decode: d.tls(&s.TLS)},
+		field{key: "http_redirect_listen", decode: d.redirectListen(s)},
 		field{key: "server", decode: d.server(f)},
+		field{key: "admin", decode: d.admin(&f.Admin)},
 		field{key: "log", decode: d.mapping(
 			field{key: "level", decode: d.str(&f.Log.Level, checkLevel)},
 			field{key: "format", decode: d.str(&f.Log.Format, checkFormat)},
@@ -105,6 +111,7 @@ func (d *decoder) server(f *File) decodeFunc {
 		field{key: "shutdown_timeout", decode: d.duration(&s.ShutdownTimeout)},
 		field{key: "health_path", decode: d.str(&s.HealthPath, checkProbePath)},
 		field{key: "ready_path", decode: d.str(&s.ReadyPath, checkProbePath)},
+		field{key: "pid_file", decode: d.str(&s.PidFile, checkNotEmpty)},
 	)
 }
 

@@ -20,6 +20,12 @@ func (f File) Validate() error {
 	if err := f.validateServer(); err != nil {
 		return err
 	}
+	if err := f.validateTLS(); err != nil {
+		return err
+	}
+	if err := f.validateAdmin(); err != nil {
+		return err
+	}
 	if err := checkLevel(f.Log.Level); err != nil {
 		return &Error{Field: "log.level", Msg: err.Error()}
 	}

@@ -162,6 +162,26 @@ func staticRel(p string) (string, bool) {
 	return rel, rel != ""
 }
 
+// staticFile finds the file for a /static path: the path itself, else,
+// under Options.StaticVersion's directory, the unversioned file
+// ("/static/1.449.2/a.js" is "a.js" when that is the version).
+func (f *Fake) staticFile(p string) (*staticFile, bool) {
+	rel, ok := staticRel(p)
+	if !ok {
+		return nil, false
+	}
+	if sf, ok := f.static.get(rel); ok {
+		return sf, true
+	}
+	if f.opts.StaticVersion == "" {
+		return nil, false
+	}
+	if rest, cut := strings.CutPrefix(rel, f.opts.StaticVersion+"/"); cut && rest != "" {
+		return f.static.get(rest)
+	}
+	return nil, false
+}
+
 // serveStatic answers /static/*: exact bytes (SRI depends on them,
 // protocol.md §4.3), Cache-Control: public, max-age=3600, an ETag per
 // representation and the gzip variant when Accept-Encoding allows it.
@@ -171,11 +191,7 @@ func (f *Fake) serveStatic(r *http.Request) reply {
 		rep.header.Set("Allow", "GET, HEAD")
 		return rep
 	}
-	rel, ok := staticRel(r.URL.Path)
-	if !ok {
-		return assetsNotFound()
-	}
-	sf, ok := f.static.get(rel)
+	sf, ok := f.staticFile(r.URL.Path)
 	if !ok {
 		return assetsNotFound()
 	}
@@ -222,11 +238,7 @@ func acceptsGzip(h http.Header) bool {
 // The gzip variant decompresses to the same bytes.
 func (f *Fake) StaticBody(p string) []byte {
 	p, _, _ = strings.Cut(p, "?")
-	rel, ok := staticRel(p)
-	if !ok {
-		return nil
-	}
-	sf, ok := f.static.get(rel)
+	sf, ok := f.staticFile(p)
 	if !ok {
 		return nil
 	}

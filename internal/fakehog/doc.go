@@ -20,4 +20,8 @@
 //     headers, and real answers carry Access-Control-Allow-Origin: <origin>
 //     with Access-Control-Allow-Credentials: true.
 //   - Faults (SetFault) inject statuses, delays and connection resets.
+//   - For a real browser, StaticDir serves posthog-js's dist/ (with
+//     StaticVersion also under /static/<version>/, where posthog-js looks
+//     first), RemoteConfig turns on what posthog-js loads lazily (session
+//     recording, surveys) and FlagPayloads gives flags their payloads.
 package fakehog

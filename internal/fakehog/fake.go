@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,21 @@ type Options struct {
 	// bundles of realistic sizes are served instead.
 	StaticDir string
 
+	// StaticVersion, if set, also serves every /static file under
+	// /static/<StaticVersion>/, as PostHog's CDN serves each posthog-js
+	// release: posthog-js asks for /static/<its version>/<bundle>.js first
+	// and only falls back to /static/<bundle>.js?v=… after a load error
+	// (protocol.md §2.1). Empty means only the unversioned paths exist.
+	StaticVersion string
+
+	// RemoteConfig is merged over the client config the fake serves in
+	// /array/<token>/config, config.js and array.js and in /decide and
+	// /flags?config=true: a key here replaces the default of the same name
+	// (for example "sessionRecording" or "surveys", off by default, which
+	// make posthog-js load its recorder and surveys bundles). A nil value
+	// removes the key. Nil means the defaults alone.
+	RemoteConfig map[string]any
+
 	// MaxRecordBody is how many raw body bytes are kept per recorded request.
 	// Longer bodies are still read to the end and their length and SHA-256
 	// recorded, but they are neither kept nor decoded. Decoded payloads are
@@ -56,6 +72,19 @@ type Options struct {
 	// string, answered by /flags and /decide. Nil means
 	// {"beta-feature": true}.
 	Flags map[string]any
+
+	// FlagPayloads maps flag keys from Flags to a payload, any JSON value.
+	// As PostHog does, the fake sends each payload JSON-encoded as a string:
+	// in /flags v2 metadata.payload, in the legacy featureFlagPayloads and,
+	// under the flag's variant or "true", in the generated definitions'
+	// filters.payloads. Nil means no flag has a payload.
+	FlagPayloads map[string]json.RawMessage
+
+	// Tokens, if set, are the only project tokens /flags and /decide
+	// accept: any other token (the body's api_key or token) gets PostHog's
+	// 401 for an invalid project API key, as a US token sent to the EU
+	// region does. Nil accepts every token.
+	Tokens []string
 
 	// Definitions is the JSON body of /flags/definitions and
 	// /api/feature_flag/local_evaluation. Nil means a small valid document
@@ -162,6 +191,9 @@ func newFake(opts Options) (*Fake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
 	}
+	if err := addPayloads(flags, opts.FlagPayloads); err != nil {
+		return nil, fmt.Errorf("flag payloads: %w", err)
+	}
 	defs := opts.Definitions
 	if defs == nil {
 		defs = definitionsFor(flags)
@@ -174,6 +206,12 @@ func newFake(opts Options) (*Fake, error) {
 		log = slog.New(slog.DiscardHandler)
 	case log == nil:
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if strings.Contains(opts.StaticVersion, "/") || opts.StaticVersion == "." || opts.StaticVersion == ".." {
+		return nil, fmt.Errorf("static version: must be one path segment, got %q", opts.StaticVersion)
+	}
+	if _, err := json.Marshal(opts.RemoteConfig); err != nil {
+		return nil, fmt.Errorf("remote config: %w", err)
 	}
 	static, err := newStaticStore(opts.StaticDir)
 	if err != nil {

@@ -17,6 +17,31 @@ type flagSpec struct {
 	key     string
 	enabled bool
 	variant string // "" for boolean flags
+	payload string // the payload's JSON text, "" for none
+}
+
+// payloadValue is the payload as PostHog sends it, a JSON-encoded string,
+// or nil for none.
+func (fs flagSpec) payloadValue() any {
+	if fs.payload == "" {
+		return nil
+	}
+	return fs.payload
+}
+
+// addPayloads validates Options.FlagPayloads onto the parsed flags.
+func addPayloads(flags []flagSpec, payloads map[string]json.RawMessage) error {
+	for k, p := range payloads {
+		i := slices.IndexFunc(flags, func(fs flagSpec) bool { return fs.key == k })
+		if i < 0 {
+			return fmt.Errorf("%s: not a key of Flags", k)
+		}
+		if !json.Valid(p) {
+			return fmt.Errorf("%s: not valid JSON", k)
+		}
+		flags[i].payload = string(p)
+	}
+	return nil
 }
 
 // value is the flag's value in legacy responses: the variant or the bool.
@@ -78,6 +103,9 @@ func (f *Fake) serveFlags(r *http.Request, in inbound, decode, decide bool) (rep
 				return flagsErrorReply(err), res
 			}
 			res.decoded = decoded
+			if !f.tokenKnown(decoded) {
+				return invalidTokenReply(), res
+			}
 		}
 	}
 	v, _ := strconv.Atoi(q.Get("v"))
@@ -118,7 +146,13 @@ func (f *Fake) flagsBody(v int, decide, config bool) []byte {
 			all[fs.key] = fs.value()
 		}
 		resp["featureFlags"] = all
-		resp["featureFlagPayloads"] = map[string]any{}
+		payloads := map[string]any{}
+		for _, fs := range f.flags {
+			if fs.enabled && fs.payload != "" {
+				payloads[fs.key] = fs.payload
+			}
+		}
+		resp["featureFlagPayloads"] = payloads
 	default:
 		details := map[string]flagDetail{}
 		for _, fs := range f.flags {
@@ -155,10 +189,10 @@ type flagReason struct {
 }
 
 type flagMetadata struct {
-	ID          int             `json:"id"`
-	Version     int             `json:"version"`
-	Description *string         `json:"description"`
-	Payload     json.RawMessage `json:"payload"` // nil marshals as null
+	ID          int     `json:"id"`
+	Version     int     `json:"version"`
+	Description *string `json:"description"`
+	Payload     any     `json:"payload"` // a JSON-encoded string, or nil
 }
 
 func detailOf(fs flagSpec) flagDetail {
@@ -174,6 +208,9 @@ func detailOf(fs flagSpec) flagDetail {
 	}
 	if fs.variant != "" {
 		d.Variant = &fs.variant
+	}
+	if fs.enabled {
+		d.Metadata.Payload = fs.payloadValue()
 	}
 	return d
 }
@@ -237,7 +274,7 @@ func definitionsFor(flags []flagSpec) []byte {
 					"variant":            nil,
 				}},
 				"multivariate": multivariate,
-				"payloads":     map[string]any{},
+				"payloads":     definitionPayloads(fs),
 			},
 		})
 	}
@@ -247,6 +284,20 @@ func definitionsFor(flags []flagSpec) []byte {
 		"cohorts":            map[string]any{},
 	})
 	return body
+}
+
+// definitionPayloads is filters.payloads of a flag definition (flags.md
+// §1): the payload under the variant's key, or "true" for a boolean flag.
+func definitionPayloads(fs flagSpec) map[string]any {
+	out := map[string]any{}
+	switch {
+	case fs.payload == "":
+	case fs.variant != "":
+		out[fs.variant] = fs.payload
+	default:
+		out["true"] = fs.payload
+	}
+	return out
 }
 
 // newUUID returns a random RFC 9562 version 4 UUID.

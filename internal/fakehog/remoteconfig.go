@@ -27,9 +27,10 @@ func parseArrayPath(p string) (token, file string, ok bool) {
 
 // clientConfig holds the remote-config keys posthog-js reads
 // (protocol.md §4.2, PH:posthog/api/test/test_remote_config.py), also
-// returned by /decide and /flags?config=true.
+// returned by /decide and /flags?config=true, with Options.RemoteConfig
+// merged over these defaults.
 func (f *Fake) clientConfig() map[string]any {
-	return map[string]any{
+	cfg := map[string]any{
 		"supportedCompression":  []string{"gzip", "gzip-js"},
 		"hasFeatureFlags":       len(f.flags) > 0,
 		"captureDeadClicks":     false,
@@ -44,13 +45,21 @@ func (f *Fake) clientConfig() map[string]any {
 		"defaultIdentifiedOnly": true,
 		"siteApps":              []any{},
 	}
+	for k, v := range f.opts.RemoteConfig {
+		if v == nil {
+			delete(cfg, k)
+			continue
+		}
+		cfg[k] = v
+	}
+	return cfg
 }
 
 // remoteConfigJSON is the /array/<token>/config document.
 func (f *Fake) remoteConfigJSON(token string) []byte {
 	cfg := f.clientConfig()
 	cfg["token"] = token
-	body, _ := json.Marshal(cfg) // plain maps: cannot fail
+	body, _ := json.Marshal(cfg) // Options.RemoteConfig was checked by Start
 	return body
 }
 

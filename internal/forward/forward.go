@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgehog/edgehog/internal/requestid"
 	"github.com/edgehog/edgehog/internal/route"
 )
 
@@ -43,10 +44,19 @@ type State struct {
 	// ForwardedProto and ForwardedHost, when set, are sent upstream as
 	// X-Forwarded-Proto and X-Forwarded-Host.
 	ForwardedProto, ForwardedHost string
+	// RequestID, when set, is sent upstream as X-Request-Id (replacing
+	// the client's), and upstream's own X-Request-Id is dropped from the
+	// answer, which carries this one.
+	RequestID string
 
 	// Set by the Forwarder when edgehog answered instead of upstream.
 	Code string
 	Err  error
+	// UpstreamDuration is set by the Forwarder when upstream answered:
+	// the time from sending the request to upstream's response headers.
+	UpstreamDuration time.Duration
+
+	upstreamStart time.Time
 
 	clientCtx context.Context
 }
@@ -179,7 +189,11 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 	if st.ForwardedHost != "" {
 		h["X-Forwarded-Host"] = []string{st.ForwardedHost}
 	}
+	if v := h[requestid.Header]; st.RequestID != "" && (len(v) != 1 || v[0] != st.RequestID) {
+		h[requestid.Header] = []string{st.RequestID}
+	}
 	f.filterCookies(h)
+	st.upstreamStart = time.Now()
 }
 
 func (f *Forwarder) filterCookies(h http.Header) {
@@ -207,9 +221,18 @@ func (f *Forwarder) filterCookies(h http.Header) {
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
-// modifyResponse refuses upstream redirects: relayed, they would send the
-// client to PostHog's own hosts (or loop); edgehog never redirects.
+// modifyResponse notes how long upstream took to answer, drops upstream's
+// X-Request-Id in favour of edgehog's, and refuses upstream redirects:
+// relayed, they would send the client to PostHog's own hosts (or loop);
+// edgehog never redirects.
 func modifyResponse(res *http.Response) error {
+	// A custom Transport may leave Request nil.
+	if st, ok := stateOf(res.Request); ok {
+		st.UpstreamDuration = time.Since(st.upstreamStart)
+		if st.RequestID != "" {
+			delete(res.Header, requestid.Header)
+		}
+	}
 	if res.StatusCode >= 300 && res.StatusCode < 400 && res.StatusCode != http.StatusNotModified {
 		return fmt.Errorf("%w (%d to %q)", errUpstreamRedirect, res.StatusCode, res.Header.Get("Location"))
 	}
@@ -228,6 +251,14 @@ func (f *Forwarder) errorHandler(w http.ResponseWriter, r *http.Request, err err
 		return
 	}
 	WriteError(w, status, code, msg)
+}
+
+func stateOf(r *http.Request) (*State, bool) {
+	if r == nil {
+		return nil, false
+	}
+	st, ok := r.Context().Value(stateKey{}).(*State)
+	return st, ok
 }
 
 // bufferPool recycles the 32 KiB copy buffers ReverseProxy uses per request.

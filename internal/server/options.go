@@ -3,7 +3,11 @@
 // a graceful drain on shutdown.
 package server
 
-import "time"
+import (
+	"time"
+
+	"github.com/edgehog/edgehog/internal/tlsconf"
+)
 
 // Options configure a Server. Zero fields take the default shown on each
 // field (DefaultOptions returns them all filled in).
@@ -33,6 +37,16 @@ type Options struct {
 	// ReadyPath answers readiness probes, 503 while draining; default
 	// "/readyz".
 	ReadyPath string
+	// TLS, when enabled, serves HTTPS (HTTP/2 and HTTP/1.1) on Listen; the
+	// zero value serves plain HTTP. See tls.go.
+	TLS tlsconf.Options
+	// RedirectListen, when set with TLS, is a plain-HTTP address (like
+	// ":80") that answers ACME HTTP-01 challenges and redirects every other
+	// request to https with 308; default none.
+	RedirectListen string
+	// PidFile, when set, is where the edgehog command writes its process
+	// ID while serving, for `edgehog reload`; default none.
+	PidFile string
 }
 
 // DefaultOptions returns the default options.

@@ -74,6 +74,18 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // drain, and an error if serving failed or the drain ran out of time (the
 // remaining connections are then closed). Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.ServeRedirect(ctx, ln, nil)
+}
+
+// ServeRedirect is Serve with the plain-HTTP redirect listener already
+// open (see Options.RedirectListen); a nil redirect opens
+// Options.RedirectListen when TLS and it are set. ServeRedirect closes
+// both listeners.
+func (s *Server) ServeRedirect(ctx context.Context, ln, redirect net.Listener) error {
+	ln, red, err := s.setupTLS(ctx, ln, redirect)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.addr = ln.Addr()
 	s.mu.Unlock()
@@ -84,9 +96,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
+	redErrc := red.start()
 	select {
 	case err := <-errc:
+		red.close()
 		return fmt.Errorf("serving: %w", err)
+	case err := <-redErrc:
+		s.srv.Close()
+		return fmt.Errorf("serving redirect listener: %w", err)
 	case <-ctx.Done():
 	}
 
@@ -96,12 +113,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// cancelled ctx, or nothing would be drained.
 	sctx, cancel := context.WithTimeout(base, s.opts.ShutdownTimeout)
 	defer cancel()
-	err := s.srv.Shutdown(sctx)
+	err = errors.Join(s.srv.Shutdown(sctx), red.shutdown(sctx))
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
 	if err != nil {
 		s.srv.Close()
+		red.close()
 		return fmt.Errorf("draining: %w", err)
 	}
 	s.log.Info("drained", logKeyAddr, ln.Addr().String())

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,7 @@ func TestTimeoutsSet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New(tt.in, http.NotFoundHandler(), nil)
-			if s.opts != tt.want {
+			if !reflect.DeepEqual(s.opts, tt.want) {
 				t.Errorf("options = %+v, want %+v", s.opts, tt.want)
 			}
 			got := Options{
@@ -142,7 +143,7 @@ func TestTimeoutsSet(t *testing.T) {
 				ReadHeaderTimeout: tt.want.ReadHeaderTimeout, ReadTimeout: tt.want.ReadTimeout,
 				WriteTimeout: tt.want.WriteTimeout, IdleTimeout: tt.want.IdleTimeout, MaxHeaderBytes: tt.want.MaxHeaderBytes,
 			}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("http.Server limits = %+v, want %+v", got, want)
 			}
 			if s.srv.ErrorLog == nil {

@@ -1,0 +1,196 @@
+package edgehog_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgehog/edgehog"
+	"github.com/edgehog/edgehog/internal/fakehog"
+)
+
+func captureBody(uuid string) string {
+	return `{"api_key":"phc_x","batch":[{"uuid":"` + uuid + `","event":"e","properties":{"distinct_id":"d"},"timestamp":"2026-03-01T12:00:00.000Z"}],"sent_at":"2026-03-01T12:00:01.000Z"}`
+}
+
+func postCapture(t *testing.T, e *env, path, uuid string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.front.URL+path, strings.NewReader(captureBody(uuid)))
+	req.Header.Set("Content-Type", "text/plain")
+	return e.do(t, req)
+}
+
+// acceptedUUIDs counts events by uuid over the requests the fake answered
+// 200: what PostHog would have ingested.
+func acceptedUUIDs(fake *fakehog.Fake) map[string]int {
+	n := map[string]int{}
+	for _, r := range fake.Requests() {
+		if r.Status >= 200 && r.Status < 300 {
+			for _, ev := range r.Events {
+				n[ev.UUID]++
+			}
+		}
+	}
+	return n
+}
+
+func waitUUIDs(t *testing.T, fake *fakehog.Fake, uuids ...string) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for seen := 1; ; seen++ {
+		got := acceptedUUIDs(fake)
+		all := true
+		for _, u := range uuids {
+			all = all && got[u] > 0
+		}
+		if all {
+			return got
+		}
+		if err := fake.WaitRequests(ctx, seen); err != nil {
+			t.Fatalf("accepted %v, want all of %v: %v", got, uuids, err)
+		}
+	}
+}
+
+func TestSpoolFallbackStoresOnUpstreamFailure(t *testing.T) {
+	tests := []struct {
+		name   string
+		fault  fakehog.Fault
+		query  string
+		status int
+	}{
+		{"503", fakehog.Fault{Status: 503, Times: 1}, "", 200},
+		{"429", fakehog.Fault{Status: 429, Times: 1}, "", 200},
+		{"connection reset", fakehog.Fault{Reset: true, Times: 1}, "", 200},
+		{"beacon", fakehog.Fault{Status: 502, Times: 1}, "?beacon=1", 204},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: "fallback", Dir: t.TempDir()}})
+			e.fake.SetFault("/e", tt.fault)
+			res, body := postCapture(t, e, "/e/"+tt.query, "u-"+tt.name)
+			if res.StatusCode != tt.status {
+				t.Fatalf("status = %d (%s), want %d", res.StatusCode, body, tt.status)
+			}
+			if tt.status == 200 && (string(body) != `{"status":"Ok"}` || res.Header.Get("Content-Type") != "application/json") {
+				t.Errorf("answer = %q %q, want PostHog's {\"status\":\"Ok\"} as JSON", body, res.Header.Get("Content-Type"))
+			}
+			if tt.status == 204 && len(body) != 0 {
+				t.Errorf("beacon answer body = %q, want empty", body)
+			}
+			got := waitUUIDs(t, e.fake, "u-"+tt.name)
+			if got["u-"+tt.name] != 1 {
+				t.Errorf("event accepted %d times, want once", got["u-"+tt.name])
+			}
+			st, ok := e.proxy.SpoolStatus()
+			if !ok || st.Stored != 1 || st.Answered != 1 {
+				t.Errorf("SpoolStatus = %+v, %v; want 1 stored and answered", st, ok)
+			}
+		})
+	}
+}
+
+func TestSpoolFallbackPassesAnswersThrough(t *testing.T) {
+	e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: "fallback", Dir: t.TempDir()}})
+	e.fake.SetFault("/e", fakehog.Fault{Status: 400, Body: `{"code":"bad"}`, Header: http.Header{"X-Up": {"1"}}, Times: 1})
+	res, body := postCapture(t, e, "/e/", "bad")
+	if res.StatusCode != 400 || !strings.Contains(string(body), "bad") || res.Header.Get("X-Up") != "1" {
+		t.Errorf("answer = %d %q (X-Up %q), want upstream's 400 as is", res.StatusCode, body, res.Header.Get("X-Up"))
+	}
+	res, _ = postCapture(t, e, "/e/", "ok")
+	if res.StatusCode != 200 {
+		t.Errorf("status = %d, want 200", res.StatusCode)
+	}
+	if st, _ := e.proxy.SpoolStatus(); st.Stored != 0 {
+		t.Errorf("stored %d requests, want none when upstream answered", st.Stored)
+	}
+	// Non-capture kinds never touch the spool.
+	e.fake.SetFault("/flags", fakehog.Fault{Status: 503, Times: 1})
+	req, _ := http.NewRequest("POST", e.front.URL+"/flags/?v=2", strings.NewReader(`{"token":"phc_x","distinct_id":"d"}`))
+	if res, _ := e.do(t, req); res.StatusCode != 503 {
+		t.Errorf("flags status = %d, want upstream's 503", res.StatusCode)
+	}
+}
+
+func TestSpoolAlwaysAnswersThenDelivers(t *testing.T) {
+	e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: "always", Dir: t.TempDir()}})
+	e.fake.SetFault("/batch", fakehog.Fault{Status: 500, Times: 2})
+	var ids []string
+	for i := range 5 {
+		id := fmt.Sprintf("a%d", i)
+		ids = append(ids, id)
+		if res, body := postCapture(t, e, "/batch/", id); res.StatusCode != 200 || string(body) != `{"status":"Ok"}` {
+			t.Fatalf("status = %d %q, want 200 Ok", res.StatusCode, body)
+		}
+	}
+	got := waitUUIDs(t, e.fake, ids...)
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Errorf("event %s accepted %d times, want once", id, got[id])
+		}
+	}
+	for _, r := range e.fake.Requests() {
+		if ip := r.Header.Get("X-Forwarded-For"); ip != "127.0.0.1" {
+			t.Errorf("delivered X-Forwarded-For = %q, want the client's 127.0.0.1", ip)
+		}
+	}
+}
+
+func TestSpoolFull(t *testing.T) {
+	// Below one frame, the spool counts as full from the start.
+	for _, mode := range []string{"always", "fallback"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: mode, Dir: t.TempDir(), MaxBytes: 64 << 10}})
+			e.fake.SetFault("/e", fakehog.Fault{Status: 503, Times: 1})
+			res, _ := postCapture(t, e, "/e/", "full")
+			// always: 503 from edgehog; fallback: upstream's 503 passes.
+			if res.StatusCode != 503 {
+				t.Errorf("status = %d, want 503", res.StatusCode)
+			}
+			st, _ := e.proxy.SpoolStatus()
+			if !st.Full || st.PassedThrough != 1 || st.Stored != 0 {
+				t.Errorf("SpoolStatus = %+v, want full, 1 passed through, none stored", st)
+			}
+			if err := e.proxy.SpoolReady(); (err != nil) != (mode == "always") {
+				t.Errorf("SpoolReady = %v in %s mode", err, mode)
+			}
+		})
+	}
+}
+
+func TestSpoolSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: "always", Dir: dir}})
+	e.fake.SetFault("/batch", fakehog.Fault{Status: 503}) // down until cleared
+	for i := range 3 {
+		postCapture(t, e, "/batch/", fmt.Sprintf("r%d", i))
+	}
+	e.proxy.Close()
+	e.fake.ClearFaults()
+	p, err := edgehog.New(edgehog.Config{API: e.fake.APIURL(), Assets: e.fake.AssetsURL(), Spool: edgehog.SpoolOptions{Mode: "always", Dir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	got := waitUUIDs(t, e.fake, "r0", "r1", "r2")
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s accepted %d times, want once", id, n)
+		}
+	}
+}
+
+func TestSpoolConfigErrors(t *testing.T) {
+	for _, cfg := range []edgehog.SpoolOptions{
+		{Mode: "sometimes", Dir: "x"},
+		{Mode: "always"},
+	} {
+		if _, err := edgehog.New(edgehog.Config{Spool: cfg}); err == nil {
+			t.Errorf("New(%+v) succeeded, want a configuration error", cfg)
+		}
+	}
+}
