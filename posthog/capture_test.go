@@ -289,3 +289,48 @@ func TestClosed(t *testing.T) {
 		t.Errorf("second Shutdown = %v, want nil", err)
 	}
 }
+
+// TestEncodeNoDuplicateKeys: a caller's property that the SDK also writes
+// appears once, with the SDK's value (JSON decoders differ on duplicates,
+// so the raw text is checked).
+func TestEncodeNoDuplicateKeys(t *testing.T) {
+	c := &Client{cfg: settings{disableGeoip: true, now: time.Now}}
+	user := Properties{"$lib": "mine", "$set": "mine", "$geoip_disable": false, "kept": 1}
+	raw, err := c.encode("u", "e", user, []prop{{"$set", Properties{"a": 1}}}, time.Time{}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user["$lib"] != "mine" || len(user) != 4 {
+		t.Errorf("encode modified the caller's map: %v", user)
+	}
+	var ev struct{ Properties json.RawMessage }
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(ev.Properties))
+	seen := map[string]int{}
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[k.(string)]++
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("property %q appears %d times in %s", k, n, ev.Properties)
+		}
+	}
+	var props map[string]any
+	_ = json.Unmarshal(ev.Properties, &props)
+	if props["$lib"] != Lib || props["$geoip_disable"] != true || props["kept"] != 1.0 {
+		t.Errorf("properties = %v: want the SDK's $lib and $geoip_disable, and kept", props)
+	}
+}

@@ -87,7 +87,7 @@ func New(projectKey string, opts Options) (*Client, error) {
 // (empty event name, invalid UUID, properties encoding/json cannot encode)
 // or after Shutdown; delivery problems go to Options.OnError.
 func (c *Client) Capture(e Event) error {
-	data, err := c.encode(e.DistinctID, e.Event, captureProps(&e), e.Timestamp, e.UUID, e.DisableGeoip)
+	data, err := c.encode(e.DistinctID, e.Event, e.Properties, captureExtras(&e), e.Timestamp, e.UUID, e.DisableGeoip)
 	if err != nil {
 		return fmt.Errorf("posthog: capture: %w", err)
 	}
@@ -99,11 +99,11 @@ func (c *Client) Identify(m IdentifyMessage) error {
 	if m.DistinctID == "" {
 		return fmt.Errorf("posthog: identify: %w", errEmptyDistinctID)
 	}
-	props := Properties{"$set": orEmpty(m.Set), "$set_once": orEmpty(m.SetOnce)}
+	props := []prop{{"$set", orEmpty(m.Set)}, {"$set_once", orEmpty(m.SetOnce)}}
 	if m.AnonDistinctID != "" {
-		props["$anon_distinct_id"] = m.AnonDistinctID
+		props = append(props, prop{"$anon_distinct_id", m.AnonDistinctID})
 	}
-	data, err := c.encode(m.DistinctID, "$identify", props, m.Timestamp, m.UUID, m.DisableGeoip)
+	data, err := c.encode(m.DistinctID, "$identify", nil, props, m.Timestamp, m.UUID, m.DisableGeoip)
 	if err != nil {
 		return fmt.Errorf("posthog: identify: %w", err)
 	}
@@ -115,8 +115,8 @@ func (c *Client) Alias(m AliasMessage) error {
 	if m.DistinctID == "" || m.Alias == "" {
 		return fmt.Errorf("posthog: alias: distinct id and alias must not be empty")
 	}
-	props := Properties{"distinct_id": m.DistinctID, "alias": m.Alias}
-	data, err := c.encode(m.DistinctID, "$create_alias", props, m.Timestamp, m.UUID, m.DisableGeoip)
+	props := []prop{{"distinct_id", m.DistinctID}, {"alias", m.Alias}}
+	data, err := c.encode(m.DistinctID, "$create_alias", nil, props, m.Timestamp, m.UUID, m.DisableGeoip)
 	if err != nil {
 		return fmt.Errorf("posthog: alias: %w", err)
 	}
@@ -132,12 +132,12 @@ func (c *Client) GroupIdentify(m GroupIdentifyMessage) error {
 	if distinctID == "" {
 		distinctID = "$" + m.GroupType + "_" + m.GroupKey
 	}
-	props := Properties{
-		"$group_type": m.GroupType,
-		"$group_key":  m.GroupKey,
-		"$group_set":  orEmpty(m.Properties),
+	props := []prop{
+		{"$group_type", m.GroupType},
+		{"$group_key", m.GroupKey},
+		{"$group_set", orEmpty(m.Properties)},
 	}
-	data, err := c.encode(distinctID, "$groupidentify", props, m.Timestamp, m.UUID, m.DisableGeoip)
+	data, err := c.encode(distinctID, "$groupidentify", nil, props, m.Timestamp, m.UUID, m.DisableGeoip)
 	if err != nil {
 		return fmt.Errorf("posthog: group identify: %w", err)
 	}

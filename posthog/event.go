@@ -1,6 +1,7 @@
 package posthog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,8 +25,8 @@ type Event struct {
 	// It must not be empty.
 	Event string
 
-	// Properties are the event properties. The map is copied; the caller
-	// may reuse it once Capture returns.
+	// Properties are the event properties. They are encoded during
+	// Capture; the caller may reuse the map once Capture returns.
 	Properties Properties
 
 	// Set and SetOnce are person properties, sent as "$set" and
@@ -94,14 +95,10 @@ var (
 	errEmptyDistinctID = errors.New("distinct id must not be empty")
 )
 
-// wireEvent is one element of a /batch/ "batch" array (posthog-node's
-// prepareMessage): distinct_id, event, properties, timestamp, uuid.
-type wireEvent struct {
-	DistinctID string     `json:"distinct_id"`
-	Event      string     `json:"event"`
-	Properties Properties `json:"properties"`
-	Timestamp  string     `json:"timestamp"`
-	UUID       string     `json:"uuid"`
+// prop is one property the SDK adds to an event, in the order written.
+type prop struct {
+	key string
+	val any
 }
 
 // timeLayout is JavaScript's Date.toISOString: UTC, milliseconds, "Z".
@@ -110,9 +107,14 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 // isoTime formats t as posthog-node does.
 func isoTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// encode builds and marshals one event. props is owned by encode (the
-// callers build a fresh map). The result is the exact JSON sent.
-func (c *Client) encode(distinctID, event string, props Properties, ts time.Time, uuid string, disableGeoip *bool) ([]byte, error) {
+// encode validates and encodes one element of a /batch/ "batch" array, as
+// posthog-node's prepareMessage builds it: distinct_id, event, properties,
+// timestamp, uuid. The properties are the caller's (user, read but not
+// modified) followed by the SDK's (extra, then $lib, $lib_version,
+// $is_server and $geoip_disable); where both have a key the SDK's wins, as
+// getCommonEventProperties is spread last in posthog-node. The result is
+// the exact JSON sent.
+func (c *Client) encode(distinctID, event string, user Properties, extra []prop, ts time.Time, uuid string, disableGeoip *bool) ([]byte, error) {
 	if event == "" {
 		return nil, errEmptyEvent
 	}
@@ -124,53 +126,86 @@ func (c *Client) encode(distinctID, event string, props Properties, ts time.Time
 	if ts.IsZero() {
 		ts = c.cfg.now()
 	}
-	if props == nil {
-		props = make(Properties, 4)
-	}
 	if distinctID == "" {
 		distinctID = newUUIDv7(c.cfg.now())
-		props["$process_person_profile"] = false
+		extra = append(extra, prop{"$process_person_profile", false})
 	}
-	// Common properties win over the caller's, as in posthog-node
-	// (getCommonEventProperties is spread after the event's own).
-	props["$lib"] = Lib
-	props["$lib_version"] = Version
-	props["$is_server"] = true
+	extra = append(extra, prop{"$lib", Lib}, prop{"$lib_version", Version}, prop{"$is_server", true})
 	geo := c.cfg.disableGeoip
 	if disableGeoip != nil {
 		geo = *disableGeoip
 	}
 	if geo {
-		props["$geoip_disable"] = true
+		extra = append(extra, prop{"$geoip_disable", true})
 	}
-	b, err := json.Marshal(wireEvent{
-		DistinctID: distinctID,
-		Event:      event,
-		Properties: props,
-		Timestamp:  isoTime(ts),
-		UUID:       uuid,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encoding event %q: %w", event, err)
+	// A key must not appear twice in the object: drop the caller's copy of
+	// the keys the SDK writes (rare, so the common path copies nothing).
+	for _, p := range extra {
+		if _, dup := user[p.key]; dup {
+			user = maps.Clone(user)
+			for _, p := range extra {
+				delete(user, p.key)
+			}
+			break
+		}
 	}
-	return b, nil
+
+	var buf bytes.Buffer
+	buf.Grow(256)
+	enc := json.NewEncoder(&buf)
+	put := func(v any) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode ends with a newline
+		return nil
+	}
+	buf.WriteString(`{"distinct_id":`)
+	_ = put(distinctID) // strings cannot fail
+	buf.WriteString(`,"event":`)
+	_ = put(event)
+	buf.WriteString(`,"properties":`)
+	if len(user) > 0 {
+		if err := put(user); err != nil {
+			return nil, fmt.Errorf("encoding properties of %q: %w", event, err)
+		}
+		buf.Truncate(buf.Len() - 1) // reopen the object
+		buf.WriteByte(',')
+	} else {
+		buf.WriteByte('{')
+	}
+	for i, p := range extra {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		_ = put(p.key)
+		buf.WriteByte(':')
+		if err := put(p.val); err != nil {
+			return nil, fmt.Errorf("encoding %s of %q: %w", p.key, event, err)
+		}
+	}
+	buf.WriteString(`},"timestamp":"`)
+	buf.Write(ts.UTC().AppendFormat(buf.AvailableBuffer(), timeLayout))
+	buf.WriteString(`","uuid":"`)
+	buf.WriteString(uuid) // validated: hex digits and dashes only
+	buf.WriteString(`"}`)
+	return buf.Bytes(), nil
 }
 
-// captureProps builds the properties of a Capture: the caller's, then
-// $set, $set_once and $groups.
-func captureProps(e *Event) Properties {
-	props := make(Properties, len(e.Properties)+8)
-	maps.Copy(props, e.Properties)
+// captureExtras are the properties a Capture adds from its fields: $set,
+// $set_once and $groups.
+func captureExtras(e *Event) []prop {
+	extra := make([]prop, 0, 8)
 	if e.Set != nil {
-		props["$set"] = e.Set
+		extra = append(extra, prop{"$set", e.Set})
 	}
 	if e.SetOnce != nil {
-		props["$set_once"] = e.SetOnce
+		extra = append(extra, prop{"$set_once", e.SetOnce})
 	}
 	if len(e.Groups) > 0 {
-		props["$groups"] = e.Groups
+		extra = append(extra, prop{"$groups", e.Groups})
 	}
-	return props
+	return extra
 }
 
 // orEmpty returns p, or an empty map for nil, so that it encodes as {}.

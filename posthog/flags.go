@@ -128,6 +128,9 @@ type flagResult struct {
 	hasExp    *bool
 	evalAt    *int64
 	errCode   string // $feature_flag_error
+	// minimal: the source (definitions or /flags answer) asked for
+	// minimal $feature_flag_called events.
+	minimal bool
 }
 
 // GetFeatureFlag returns the flag's value for distinctID: locally evaluated
@@ -195,6 +198,7 @@ func (c *Client) evaluateFlag(ctx context.Context, key, distinctID string, call 
 				local:   true,
 				id:      &id,
 				reason:  "Evaluated locally",
+				minimal: defs.MinimalFlagCalledEvents(),
 			}
 			if info, ok := defs.Flag(key); ok && info.HasExperimentSet {
 				r.hasExp = &info.HasExperiment
@@ -220,7 +224,7 @@ func (c *Client) evaluateFlag(ctx context.Context, key, distinctID string, call 
 	if err != nil {
 		return flagResult{errCode: flagErrorCode(err)}, err
 	}
-	r := flagResult{requestID: resp.RequestID, evalAt: resp.EvaluatedAt}
+	r := flagResult{requestID: resp.RequestID, evalAt: resp.EvaluatedAt, minimal: resp.MinimalFlagCalledEvents}
 	var codes []string
 	if resp.ErrorsWhileComputingFlags {
 		codes = append(codes, "errors_while_computing_flags")
@@ -296,9 +300,15 @@ func (c *Client) flagCalled(key, distinctID string, groups map[string]string, r 
 		"$feature_flag":     key,
 		"locally_evaluated": r.local,
 	}
+	// Minimal events (posthog-core minimizeFlagCalledEventProperties) keep
+	// an allowlist that leaves out $feature/<key> and the definitions load
+	// time; they apply only to flags known to have no experiment.
+	minimal := r.minimal && r.hasExp != nil && !*r.hasExp
 	if r.ok {
 		props["$feature_flag_response"] = r.value.Value()
-		props["$feature/"+key] = r.value.Value()
+		if !minimal {
+			props["$feature/"+key] = r.value.Value()
+		}
 	}
 	if r.id != nil {
 		props["$feature_flag_id"] = *r.id
@@ -315,7 +325,7 @@ func (c *Client) flagCalled(key, distinctID string, groups map[string]string, r 
 	switch {
 	case r.local:
 		props["$feature_flag_evaluated_at"] = c.cfg.now().UnixMilli()
-		if at := c.flags.loadedAt.Load(); at != 0 {
+		if at := c.flags.loadedAt.Load(); at != 0 && !minimal {
 			props["$feature_flag_definitions_loaded_at"] = at
 		}
 	case r.evalAt != nil:

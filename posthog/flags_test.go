@@ -502,3 +502,34 @@ func TestEvaluationContexts(t *testing.T) {
 		t.Errorf("/flags evaluation_contexts = %v (%v), want [api]", body.Contexts, err)
 	}
 }
+
+func TestMinimalFlagCalledEvents(t *testing.T) {
+	defs := `{"minimal_flag_called_events": true, "flags": [
+	  {"id": 1, "key": "plain", "active": true, "has_experiment": false,
+	   "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}},
+	  {"id": 2, "key": "experiment", "active": true, "has_experiment": true,
+	   "filters": {"groups": [{"properties": [], "rollout_percentage": 100}]}}]}`
+	fake := startFake(t, fakehog.Options{Definitions: []byte(defs)})
+	c, _ := newTestClient(t, fake, Options{PersonalAPIKey: "phx_personal"})
+	for _, key := range []string{"plain", "experiment"} {
+		if _, err := c.GetFeatureFlag(t.Context(), key, "u"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	byFlag := map[string]map[string]any{}
+	for _, e := range delivered(fake) {
+		byFlag[e.Properties["$feature_flag"].(string)] = e.Properties
+	}
+	if _, ok := byFlag["plain"]["$feature/plain"]; ok {
+		t.Errorf("minimal event for a flag without experiment kept $feature/plain: %v", byFlag["plain"])
+	}
+	if byFlag["plain"]["$feature_flag_response"] != true {
+		t.Errorf("minimal event lost $feature_flag_response: %v", byFlag["plain"])
+	}
+	if _, ok := byFlag["experiment"]["$feature/experiment"]; !ok {
+		t.Errorf("event of an experiment flag was minimized: %v", byFlag["experiment"])
+	}
+}

@@ -39,6 +39,7 @@ type flagsResponse struct {
 	QuotaLimited              []string              `json:"quotaLimited"`
 	RequestID                 string                `json:"requestId"`
 	EvaluatedAt               *int64                `json:"evaluatedAt"`
+	MinimalFlagCalledEvents   bool                  `json:"minimalFlagCalledEvents"`
 }
 
 type remoteFlag struct {
