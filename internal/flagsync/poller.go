@@ -128,8 +128,9 @@ type Poller struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	defs   atomic.Pointer[flags.Definitions]
-	loaded atomic.Bool
+	defs     atomic.Pointer[flags.Definitions]
+	loaded   atomic.Bool
+	loadedAt atomic.Int64 // unix ms of the last 200 that replaced defs
 
 	mu          sync.Mutex // serialises fetches; guards the fields below
 	etag        string
@@ -187,6 +188,16 @@ func (p *Poller) Definitions() *flags.Definitions { return p.defs.Load() }
 
 // Loaded reports whether a fetch ever succeeded (200 or 304).
 func (p *Poller) Loaded() bool { return p.loaded.Load() }
+
+// LoadedAt is when the current definitions arrived (the last 200 answer),
+// posthog-node's $feature_flag_definitions_loaded_at; zero if never.
+func (p *Poller) LoadedAt() time.Time {
+	ms := p.loadedAt.Load()
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
 
 // Stats returns the cumulative counters.
 func (p *Poller) Stats() Stats {
@@ -326,6 +337,7 @@ func (p *Poller) request(ctx context.Context) (int, Outcome, error) {
 			return resp.StatusCode, OutcomeFailed, fmt.Errorf("parsing flag definitions: %w", err)
 		}
 		p.defs.Store(d)
+		p.loadedAt.Store(p.now().UnixMilli())
 		p.etag = resp.Header.Get("ETag")
 		p.loaded.Store(true)
 		p.clearBackoff()

@@ -70,7 +70,7 @@ func TestReloadLoadsAndSendsPostHogRequest(t *testing.T) {
 				o.Path = path
 				o.Header = http.Header{"X-Custom": {"1"}}
 			})
-			if p.Loaded() || p.Definitions() != nil {
+			if p.Loaded() || p.Definitions() != nil || !p.LoadedAt().IsZero() {
 				t.Fatalf("before loading: Loaded() = %v, Definitions() = %v; want false, nil", p.Loaded(), p.Definitions())
 			}
 			if err := p.Reload(t.Context()); err != nil {
@@ -123,6 +123,9 @@ func TestETagAnd304KeepCopy(t *testing.T) {
 	}
 	if p.Definitions() != first {
 		t.Errorf("304 replaced the definitions, want the same copy kept")
+	}
+	if p.LoadedAt().IsZero() {
+		t.Errorf("LoadedAt() is zero after a 200")
 	}
 	if s := p.Stats(); s.Updated != 1 || s.NotModified != 1 || s.Fetches != 2 {
 		t.Errorf("Stats = %+v, want 1 updated, 1 not modified, 2 fetches", s)
