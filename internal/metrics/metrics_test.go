@@ -149,8 +149,12 @@ func TestClassify(t *testing.T) {
 		{"cors_rejected", 403, outcome{reason: reasonCORS}},
 		{"method_not_allowed", 405, outcome{reason: reasonMethod}},
 		{"no_route", 404, outcome{reason: reasonNoRoute}},
+		{"bad_request", 400, outcome{reason: reasonBadRequest}},
+		{"spool_full", 503, outcome{reason: reasonSpoolFull}},
+		{"spooled", 200, outcome{}},
 		{"some_new_code", 502, outcome{cause: causeReset}},
-		{"some_new_code", 400, outcome{}},
+		{"some_new_code", 400, outcome{reason: reasonOther}},
+		{"some_new_code", 200, outcome{}},
 	}
 	for _, tt := range tests {
 		if got := classify(tt.code, tt.status); got != tt.want {

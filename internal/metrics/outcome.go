@@ -24,10 +24,13 @@ const (
 	reasonCORS       // origin not allowed (403)
 	reasonMethod     // CONNECT (405)
 	reasonNoRoute    // host or path outside every route: a wrong prefix or host (404)
+	reasonBadRequest // a body edgehog had to read and could not (400)
+	reasonSpoolFull  // store-and-forward queue full while upstream is down (503)
+	reasonOther      // an error answer with a code not listed here
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"none", "body_too_large", "rate_limited", "not_exposed", "bad_path", "cors", "method", "no_route"}
+var reasonNames = [numReasons]string{"none", "body_too_large", "rate_limited", "not_exposed", "bad_path", "cors", "method", "no_route", "bad_request", "spool_full", "other"}
 
 // outcome is what RequestDone counts besides the request itself.
 type outcome struct {
@@ -40,8 +43,8 @@ type outcome struct {
 // code of edgehog's own JSON error answer) and status to a cause or a
 // reason. This is the one place codes become metric labels: a new code
 // that is not listed counts as a "reset" upstream error if the status is
-// 502 or 504 and as nothing otherwise, and TestClassify lists every known
-// code.
+// 502 or 504, as an "other" rejection for any other error status, and as
+// nothing for a success; TestClassify lists every known code.
 func classify(code string, status int) outcome {
 	switch code {
 	case "":
@@ -74,9 +77,18 @@ func classify(code string, status int) outcome {
 		return outcome{reason: reasonMethod}
 	case "no_route":
 		return outcome{reason: reasonNoRoute}
+	case "bad_request":
+		return outcome{reason: reasonBadRequest}
+	case "spool_full":
+		return outcome{reason: reasonSpoolFull}
 	}
-	if status == 502 || status == 504 {
+	switch {
+	case status == 502 || status == 504:
 		return outcome{cause: causeReset}
+	case status >= 400:
+		// An error answer of edgehog's own: counted, never silent.
+		return outcome{reason: reasonOther}
 	}
+	// A success edgehog answered itself ("spooled": stored for delivery).
 	return outcome{}
 }
