@@ -255,6 +255,7 @@ type browserRequest struct {
 	URL          string `json:"url"`
 	ResourceType string `json:"resourceType"`
 	Status       int    `json:"status"`
+	Cache        string `json:"cache"` // edgehog's X-Edgehog-Cache answer header
 	Failure      string `json:"failure"`
 }
 

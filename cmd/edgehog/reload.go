@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +31,7 @@ type reloader struct {
 	swap  *server.Swappable
 	grace time.Duration // how long an old proxy's requests may run before it is closed
 
+	mu   sync.Mutex // serializes reloads (SIGHUP, and any other trigger) and guards cur and prox
 	cur  config.File
 	prox *edgehog.Proxy
 	// applied, when set, is told of each configuration put in service.
@@ -60,6 +62,8 @@ func (r *reloader) start(ctx context.Context) (stop func()) {
 	return func() {
 		cancel()
 		<-done
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.prox.Close()
 	}
 }
@@ -71,19 +75,22 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			r.reload()
+			_ = r.reload() // logged; the running configuration stays
 		}
 	}
 }
 
 // reload reads the configuration again and, when it is valid, serves new
 // requests with a proxy built from it. An invalid configuration is
-// refused and logged; the running one stays.
-func (r *reloader) reload() {
+// refused, logged and returned; the running one stays. It is safe to call
+// from any goroutine (an admin endpoint can trigger it too).
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	next, err := r.load()
 	if err != nil {
 		r.log.Error("reload refused", logKeyError, err.Error())
-		return
+		return err
 	}
 	changed, restart := diffConfig(r.cur, next)
 	// Listener-level settings keep their running values.
@@ -92,7 +99,7 @@ func (r *reloader) reload() {
 	p, err := newProxy(next, r.log, r.prox)
 	if err != nil {
 		r.log.Error("reload refused", logKeyError, err.Error())
-		return
+		return err
 	}
 	_, drained := r.swap.Swap(p)
 	old := r.prox
@@ -105,9 +112,10 @@ func (r *reloader) reload() {
 	if len(restart) > 0 {
 		attrs = append(attrs, logKeyRestart, strings.Join(restart, ","))
 		r.log.Warn("config reloaded; some changes need a restart", attrs...)
-		return
+		return nil
 	}
 	r.log.Info("config reloaded", attrs...)
+	return nil
 }
 
 // closeAfter closes p once its requests are done, or after grace: Close

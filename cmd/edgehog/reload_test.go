@@ -141,6 +141,7 @@ func TestDiffConfig(t *testing.T) {
 		{"tls", base + "tls:\n  cert_file: /c\n  key_file: /k\n", "tls", "tls"},
 		{"timeouts", base + "server:\n  idle_timeout: 1m\n", "server", "server"},
 		{"log level", base + "log:\n  level: debug\n", "log", "log.level"},
+		{"admin listener", base + "admin:\n  listen: 127.0.0.1:9090\n", "admin", "admin"},
 	}
 	a := parseFile(t, base)
 	for _, tt := range tests {

@@ -3,7 +3,8 @@
 // the Go test serves, and prints one JSON line on stdout with everything the
 // Go test checks against what the fake PostHog received: the events the
 // page asked for, every event posthog-js sent (from before_send), the flag
-// answers, the session id, every request the page made, the CORS
+// answers, the session id, every request the page made (with edgehog's
+// X-Edgehog-Cache answer header), the CORS
 // preflights Chromium sent, console errors, page errors and failed
 // requests.
 //
@@ -124,6 +125,7 @@ try {
       url: req.url(),
       resourceType: req.resourceType(),
       status: 0,
+      cache: '',
       failure: '',
       done: false,
     };
@@ -132,7 +134,10 @@ try {
   });
   page.on('response', (resp) => {
     const rec = byRequest.get(resp.request());
-    if (rec) rec.status = resp.status();
+    if (rec) {
+      rec.status = resp.status();
+      rec.cache = resp.headers()['x-edgehog-cache'] ?? '';
+    }
     if (resp.status() >= 400) {
       summary.badResponses.push(`${resp.request().method()} ${resp.url()}: ${resp.status()}`);
     }
@@ -206,9 +211,9 @@ try {
     await runFull(page, done);
   }
 
-  // Leave the page: posthog-js sends $pageleave and whatever is queued with
-  // navigator.sendBeacon on pagehide.
-  // The page captures one more event as it leaves (see page.js).
+  // Leave the page: on pagehide the page captures one more event (see
+  // page.js) and posthog-js sends it, $pageleave and whatever else is queued
+  // with navigator.sendBeacon.
   if (mode === 'full') {
     await page.evaluate((unicode) => {
       window.E2E_EXIT = { event: 'e2e before exit', properties: { last: true, unicode } };

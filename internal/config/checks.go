@@ -46,6 +46,11 @@ func checkUpstream(v string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http:// or https:// URL", v)
 	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		// The same rule as edgehog.New: credentials in a URL end up in
+		// logs and process listings.
+		return fmt.Errorf("%q must be scheme://host[:port][/path] and nothing else", v)
+	}
 	return nil
 }
 

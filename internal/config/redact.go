@@ -70,6 +70,8 @@ func (f File) render(comments bool) string {
 		),
 		"cache", renderCache(p.Cache),
 		"cors", renderCORS(p.CORS),
+		"tls", f.renderTLS(comment),
+		"http_redirect_listen", comment(str(s.RedirectListen), ifThen(s.RedirectListen == "", "none")),
 		"server", mapping(
 			"read_header_timeout", dur(s.ReadHeaderTimeout),
 			"read_timeout", dur(s.ReadTimeout),
@@ -79,6 +81,7 @@ func (f File) render(comments bool) string {
 			"shutdown_timeout", dur(s.ShutdownTimeout),
 			"health_path", str(s.HealthPath),
 			"ready_path", str(s.ReadyPath),
+			"pid_file", comment(str(s.PidFile), ifThen(s.PidFile == "", "none")),
 		),
 		"admin", renderAdmin(f.Admin, comment),
 		"log", mapping(

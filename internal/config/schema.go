@@ -111,7 +111,7 @@ func (d *decoder) server(f *File) decodeFunc {
 		field{key: "shutdown_timeout", decode: d.duration(&s.ShutdownTimeout)},
 		field{key: "health_path", decode: d.str(&s.HealthPath, checkProbePath)},
 		field{key: "ready_path", decode: d.str(&s.ReadyPath, checkProbePath)},
-		field{key: "pid_file", decode: d.str(&s.PidFile, checkNotEmpty)},
+		field{key: "pid_file", decode: d.str(&s.PidFile, nil)},
 	)
 }
 

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
+	"strings"
+	"time"
 
 	"github.com/edgehog/edgehog/internal/server"
 	"github.com/edgehog/edgehog/internal/tlsconf"
@@ -64,7 +67,7 @@ func checkACMEDirectory(v string) error {
 
 // redirectListen decodes http_redirect_listen.
 func (d *decoder) redirectListen(s *server.Options) decodeFunc {
-	return d.str(&s.RedirectListen, checkListen)
+	return d.str(&s.RedirectListen, allowEmpty(checkListen))
 }
 
 // effectiveTLS returns the TLS options with the ACME hosts defaulted to
@@ -94,11 +97,73 @@ func (f File) validateTLS() error {
 	if err := tl.Validate(f.Server.RedirectListen != ""); err != nil {
 		return invalidError{err}
 	}
+	if tl.CertFile != "" {
+		// Read now, as upstream.ca_file is: check and a reload catch a
+		// bad pair before serve or the running server would.
+		if _, err := tls.LoadX509KeyPair(tl.CertFile, tl.KeyFile); err != nil {
+			return &Error{Field: "tls.cert_file", Msg: err.Error()}
+		}
+	}
 	if f.Server.RedirectListen != "" && !tl.Enabled() {
 		return &Error{Field: "http_redirect_listen", Msg: "set only with tls: without it there is no https to redirect to"}
 	}
-	if f.Server.RedirectListen != "" && f.Server.RedirectListen == f.Server.Listen {
+	if f.Server.RedirectListen != "" && f.Server.RedirectListen == f.Server.Listen && !strings.HasSuffix(f.Server.Listen, ":0") {
 		return &Error{Field: "http_redirect_listen", Msg: "must differ from listen"}
 	}
 	return nil
+}
+
+// renderTLS renders the tls mapping for Redacted: {} when off, the files,
+// or acme with its defaults filled in.
+func (f File) renderTLS(comment func(*yaml.Node, string) *yaml.Node) *yaml.Node {
+	o := f.effectiveTLS()
+	var kv []any
+	if o.CertFile != "" || o.KeyFile != "" {
+		kv = append(kv, "cert_file", str(o.CertFile), "key_file", str(o.KeyFile))
+	}
+	if a := o.ACME; a.Enabled {
+		acme := []any{}
+		if a.Email != "" {
+			acme = append(acme, "email", str(a.Email))
+		}
+		hosts := comment(flow(strList(a.Hosts)), ifThen(len(f.Server.TLS.ACME.Hosts) == 0, "from hosts"))
+		acme = append(acme, "hosts", hosts,
+			"dir", str(cmpOr(a.Dir, tlsconf.DefaultACMEDir)),
+			"ca", str(cmpOr(a.CA, tlsconf.LetsEncrypt)))
+		if a.CARootFile != "" {
+			acme = append(acme, "ca_root_file", str(a.CARootFile))
+		}
+		challenges := a.Challenges
+		if len(challenges) == 0 {
+			challenges = []string{tlsconf.ChallengeTLSALPN01, tlsconf.ChallengeHTTP01}
+		}
+		renew := a.RenewBefore
+		if renew == 0 {
+			renew = 30 * 24 * time.Hour
+		}
+		acme = append(acme, "challenges", flow(strList(challenges)), "renew_before", dur(renew))
+		kv = append(kv, "acme", mapping(acme...))
+	}
+	m := mapping(kv...)
+	if len(kv) == 0 {
+		return comment(flow(m), "plain HTTP")
+	}
+	return m
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// allowEmpty wraps check so that "" (unset) passes.
+func allowEmpty(check func(string) error) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		return check(v)
+	}
 }

@@ -52,7 +52,8 @@ func TestTLSErrors(t *testing.T) {
 		{"http ca", "tls:\n  acme:\n    ca: http://acme.example/dir\n", "tls.acme.ca"},
 		{"bad redirect", "http_redirect_listen: eighty\n", "http_redirect_listen"},
 		{"redirect without tls", "http_redirect_listen: :80\n", "http_redirect_listen: set only with tls"},
-		{"redirect on listen", "listen: :80\nhttp_redirect_listen: :80\ntls:\n  cert_file: /c\n  key_file: /k\n", "must differ from listen"},
+		{"redirect on listen", "listen: :80\nhttp_redirect_listen: :80\ntls:\n  acme:\n    hosts: [a.example.com]\n", "must differ from listen"},
+		{"missing cert file", "tls:\n  cert_file: /nonexistent/c.pem\n  key_file: /nonexistent/k.pem\n", "tls.cert_file: open /nonexistent/c.pem"},
 		{"key missing", "tls:\n  cert_file: /c\n", "tls.key_file: missing"},
 		{"acme no hosts", "tls:\n  acme:\n", "tls.acme.hosts: no host names"},
 		{"acme single-label host", "hosts:\n  - host: localhost\ntls:\n  acme:\n", "tls.acme.hosts[0]"},
@@ -83,5 +84,35 @@ func TestServerOptionsACMEHosts(t *testing.T) {
 	}
 	if f.Server.TLS.ACME.Hosts != nil {
 		t.Error("ServerOptions changed f")
+	}
+}
+
+// TestRenderTLSRoundTrip: what Redacted prints for TLS parses back to the
+// same effective configuration.
+func TestRenderTLSRoundTrip(t *testing.T) {
+	for _, y := range []string{
+		"listen: :443\n",
+		"listen: :443\ntls:\n  cert_file: /c.pem\n  key_file: /k.pem\nhttp_redirect_listen: :80\nserver:\n  pid_file: /run/e.pid\n",
+		"listen: :443\nhosts:\n  - host: ph.example.com\ntls:\n  acme:\n    email: a@example.com\n    ca_root_file: /ca.pem\n",
+		"listen: :443\ntls:\n  acme:\n    hosts: [a.example.com, b.example.com]\n    challenges: [http-01]\n    renew_before: 48h\nhttp_redirect_listen: :80\n",
+	} {
+		f, err := Parse(strings.NewReader(y), "t.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := f.Redacted()
+		back, err := Parse(strings.NewReader(out), "redacted.yaml")
+		if err != nil {
+			t.Fatalf("parsing Redacted of %q: %v\n%s", y, err, out)
+		}
+		if got, want := back.render(false), f.render(false); got != want {
+			t.Errorf("round trip of %q:\ngot:\n%s\nwant:\n%s", y, got, want)
+		}
+		// Defaults come back spelled out; what was set comes back as set.
+		g, w := back.ServerOptions().TLS, f.ServerOptions().TLS
+		if g.Enabled() != w.Enabled() || g.CertFile != w.CertFile || g.ACME.Enabled != w.ACME.Enabled ||
+			!reflect.DeepEqual(g.ACME.Hosts, w.ACME.Hosts) || (w.ACME.RenewBefore != 0 && g.ACME.RenewBefore != w.ACME.RenewBefore) {
+			t.Errorf("round trip of %q: TLS %+v, want %+v", y, g, w)
+		}
 	}
 }

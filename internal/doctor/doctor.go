@@ -29,6 +29,7 @@ const (
 	Fail
 )
 
+// String returns "ok", "warn" or "FAIL" (capitals, so failures stand out).
 func (s Status) String() string {
 	switch s {
 	case OK:

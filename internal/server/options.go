@@ -1,6 +1,9 @@
 // Package server runs edgehog's HTTP listener: the http.Server with every
 // timeout set, health and readiness endpoints answered before the proxy, and
-// a graceful drain on shutdown.
+// a graceful drain on shutdown. With TLS it serves HTTPS and HTTP/2 (files
+// or ACME, see internal/tlsconf) and an optional plain-HTTP listener that
+// answers ACME HTTP-01 and redirects to https. Swappable lets a reload
+// replace the handler while requests run.
 package server
 
 import (

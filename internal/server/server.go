@@ -15,6 +15,7 @@ import (
 const (
 	logKeyAddr  = "addr"
 	logKeyError = "error"
+	logKeyTLS   = "tls"
 )
 
 // Server serves one http.Handler on one listener, with health and readiness

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -51,8 +52,14 @@ func (s *Server) setupTLS(ctx context.Context, ln, rln net.Listener) (net.Listen
 			return fail(fmt.Errorf("listening for http_redirect_listen: %w", err))
 		}
 	}
+	mode := "files"
+	if t.ACME() {
+		mode = "acme"
+	}
+	s.log.Info("tls on", logKeyAddr, ln.Addr().String(), logKeyTLS, mode)
 	var red *redirector
 	if rln != nil {
+		s.log.Info("redirecting http to https", logKeyAddr, rln.Addr().String())
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		red = &redirector{ln: rln, srv: &http.Server{
 			Handler:           t.HTTPHandler(redirectHandler(port)),
@@ -76,16 +83,10 @@ func (s *Server) setupTLS(ctx context.Context, ln, rln net.Listener) (net.Listen
 // the HTTPS listener's; 443 is left out of the URL.
 func redirectHandler(port string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if host == "" || strings.ContainsAny(host, "/\\@ ") {
+		host, ok := redirectHost(r.Host)
+		if !ok {
 			http.Error(w, "bad host", http.StatusBadRequest)
 			return
-		}
-		if strings.Contains(host, ":") { // IPv6 literal
-			host = "[" + host + "]"
 		}
 		if port != "" && port != "443" {
 			host += ":" + port
@@ -95,6 +96,38 @@ func redirectHandler(port string) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusPermanentRedirect)
 	})
+}
+
+// redirectHost returns the host of a Host header fit for a redirect URL:
+// a DNS name (letters, digits, '-', '_' and '.') or an IP address, IPv6 in
+// brackets, without the port. Anything else is refused, so the Location
+// can only name the host the client asked for.
+func redirectHost(hostport string) (string, bool) {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if addr.Zone() != "" {
+			return "", false
+		}
+		if addr.Is6() && !addr.Is4In6() {
+			return "[" + addr.String() + "]", true
+		}
+		return addr.Unmap().String(), true
+	}
+	if host == "" || len(host) > 253 {
+		return "", false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "", false
+		}
+	}
+	return host, true
 }
 
 // redirector is the plain-HTTP listener beside a TLS one. Its methods are

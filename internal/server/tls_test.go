@@ -91,6 +91,9 @@ func TestRedirectHandler(t *testing.T) {
 		{"ipv6", "443", "GET", "[::1]:80", "/x", 308, "https://[::1]/x"},
 		{"escaped path kept", "443", "GET", "ph.example.com", "/a%2Fb", 308, "https://ph.example.com/a%2Fb"},
 		{"bad host", "443", "GET", "evil.com/x@", "/x", 400, ""},
+		{"fragment in host", "443", "GET", "#", "/x", 400, ""},
+		{"ipv6 without port", "443", "GET", "[::1]", "/x", 308, "https://[::1]/x"},
+		{"zone refused", "443", "GET", "[fe80::1%25eth0]:80", "/x", 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
