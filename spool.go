@@ -207,6 +207,9 @@ type SpoolStatus struct {
 	DeadLettered  uint64 // stored requests PostHog refused for good
 	Corrupt       uint64 // stored frames skipped as unreadable
 	Unshifted     uint64 // deliveries whose body encoding could not carry the timestamp shift
+	// EngineProblems counts the embedded engine's warnings and errors (a
+	// damaged store file shows up here); they are in the log too.
+	EngineProblems uint64
 }
 
 // SpoolStatus returns the spool's state; ok is false when the spool is off.
@@ -223,7 +226,7 @@ func (p *Proxy) SpoolStatus() (st SpoolStatus, ok bool) {
 		Stored: qs.Stored, StoredBytes: qs.StoredBytes,
 		Answered: s.answered.Load(), PassedThrough: s.passed.Load(),
 		Delivered: ds.Delivered, Retried: ds.Retried, DeadLettered: ds.DeadLettered,
-		Corrupt: qs.Corrupt, Unshifted: ds.Unshifted,
+		Corrupt: qs.Corrupt, Unshifted: ds.Unshifted, EngineProblems: qs.EngineProblems,
 	}
 	if s.always {
 		st.Mode = SpoolAlways
@@ -244,6 +247,12 @@ func (p *Proxy) SpoolReady() error {
 // serveSpooled handles a capture request when the spool is on.
 func (p *Proxy) serveSpooled(w http.ResponseWriter, r *http.Request, st *forward.State) {
 	s := p.spool
+	if r.Method != http.MethodPost {
+		// Preflights (when CORS is left to upstream), HEAD probes and
+		// legacy GET captures go to PostHog as they are.
+		p.dispatch(w, r, st)
+		return
+	}
 	if r.ContentLength > int64(s.maxBody) {
 		s.passed.Add(1)
 		p.dispatch(w, r, st)
@@ -267,6 +276,14 @@ func (p *Proxy) serveSpooled(w http.ResponseWriter, r *http.Request, st *forward
 			st.Code = forward.CodeBadRequest
 			forward.WriteError(w, http.StatusBadRequest, forward.CodeBadRequest, "reading the request body: "+err.Error())
 		}
+		return
+	}
+	if len(body) > s.maxBody {
+		// Larger than a stored request may be (a kind without a body
+		// limit): it goes to PostHog as it would without a spool.
+		s.passed.Add(1)
+		setBody(r, body)
+		p.dispatch(w, r, st)
 		return
 	}
 	rec := &spool.Record{

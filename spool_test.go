@@ -2,6 +2,8 @@ package edgehog_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -108,9 +110,15 @@ func TestSpoolFallbackPassesAnswersThrough(t *testing.T) {
 	if st, _ := e.proxy.SpoolStatus(); st.Stored != 0 {
 		t.Errorf("stored %d requests, want none when upstream answered", st.Stored)
 	}
+	// Only POSTs are stored: a legacy GET capture goes to PostHog as is.
+	e.fake.SetFault("/e", fakehog.Fault{Status: 503, Times: 1})
+	req, _ := http.NewRequest("GET", e.front.URL+"/e/?data=e30", nil)
+	if res, _ := e.do(t, req); res.StatusCode != 503 {
+		t.Errorf("GET capture status = %d, want upstream's 503", res.StatusCode)
+	}
 	// Non-capture kinds never touch the spool.
 	e.fake.SetFault("/flags", fakehog.Fault{Status: 503, Times: 1})
-	req, _ := http.NewRequest("POST", e.front.URL+"/flags/?v=2", strings.NewReader(`{"token":"phc_x","distinct_id":"d"}`))
+	req, _ = http.NewRequest("POST", e.front.URL+"/flags/?v=2", strings.NewReader(`{"token":"phc_x","distinct_id":"d"}`))
 	if res, _ := e.do(t, req); res.StatusCode != 503 {
 		t.Errorf("flags status = %d, want upstream's 503", res.StatusCode)
 	}
@@ -192,5 +200,36 @@ func TestSpoolConfigErrors(t *testing.T) {
 		if _, err := edgehog.New(edgehog.Config{Spool: cfg}); err == nil {
 			t.Errorf("New(%+v) succeeded, want a configuration error", cfg)
 		}
+	}
+}
+
+func TestSpoolLargeReplayByteIdentical(t *testing.T) {
+	e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: "always", Dir: t.TempDir()}})
+	// A 25 MiB recording batch whose events all carry a timestamp and no
+	// sent_at: nothing to shift, so PostHog gets the very same bytes.
+	var b strings.Builder
+	b.WriteString(`[`)
+	for i := 0; b.Len() < 25<<20; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"uuid":"r-%d","event":"$snapshot","timestamp":"2026-03-01T12:00:00.000Z","properties":{"distinct_id":"d","$session_id":"s","$window_id":"w","$snapshot_data":[{"type":3,"data":%q}]}}`, i, strings.Repeat("x", 4000))
+	}
+	b.WriteString(`]`)
+	body := b.String()
+	req, _ := http.NewRequest("POST", e.front.URL+"/s/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if res, got := e.do(t, req); res.StatusCode != 200 {
+		t.Fatalf("status = %d %q, want 200", res.StatusCode, got)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := e.fake.WaitRequests(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	r := e.fake.Requests()[0]
+	sum := sha256.Sum256([]byte(body))
+	if r.BodyLen != int64(len(body)) || r.BodySHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("delivered %d bytes (sha256 %s), want the %d stored bytes unchanged", r.BodyLen, r.BodySHA256, len(body))
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edgehog/edgehog/internal/fakehog"
+	"github.com/posthog/posthog-go"
 )
 
 // spoolConfig writes an edgehog configuration with the spool on.
@@ -183,7 +184,7 @@ func TestSpoolKill9LosesNothing(t *testing.T) {
 	// slack below.
 	time.Sleep(4 * time.Second)
 	fake.ClearFaults()
-	got := map[string]int{}
+	var got map[string]int
 	for seen := 1; ; seen++ {
 		got = map[string]int{}
 		for _, r := range fake.Requests() {
@@ -247,6 +248,127 @@ func TestSpoolKill9LosesNothing(t *testing.T) {
 					t.Errorf("event %s: PostHog computes %v, want within [%v, %v] (delivered %v)", e.UUID, computed, w[0], w[1], r.Time)
 				}
 			}
+		}
+	}
+}
+
+// posthog-go sends through edgehog in fallback mode while PostHog is down:
+// the SDK sees every batch accepted, and once PostHog is back every event
+// arrives exactly once, gzip batches included.
+func TestSpoolPosthogGoOutage(t *testing.T) {
+	for _, compression := range []posthog.CompressionMode{posthog.CompressionNone, posthog.CompressionGzip} {
+		t.Run(fmt.Sprint("compression=", compression), func(t *testing.T) {
+			fake, err := fakehog.Start(fakehog.Options{Quiet: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { fake.Close() })
+			fake.SetFault("/batch", fakehog.Fault{Status: 503}) // down until cleared
+			p := startEdgehog(t, edgehogBin, fake, "--config", spoolConfig(t, "fallback", t.TempDir()))
+
+			cb := &sdkCallback{}
+			client, err := posthog.NewWithConfig(testKey, posthog.Config{
+				Endpoint: p.url, Interval: 50 * time.Millisecond, BatchSize: 50,
+				Callback: cb, Logger: &sdkLogger{}, Compression: compression,
+				RetryAfter: func(int) time.Duration { return 50 * time.Millisecond },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 1000
+			want := map[string]bool{}
+			for i := range n {
+				u := newUUID()
+				want[u] = true
+				if err := client.Enqueue(posthog.Capture{Uuid: u, DistinctId: "spool-go", Event: "outage", Properties: posthog.Properties{"i": i}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := client.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if f := cb.failures(); len(f) > 0 {
+				t.Fatalf("posthog-go saw %d failures during the outage, want none: %v", len(f), f[0])
+			}
+			if len(cb.successes()) != n {
+				t.Fatalf("posthog-go saw %d successes, want %d", len(cb.successes()), n)
+			}
+			fake.ClearFaults()
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
+			var got map[string]int
+			for seen := 1; ; seen++ {
+				got = map[string]int{}
+				for _, r := range fake.Requests() {
+					if r.Status == http.StatusOK {
+						for _, e := range r.Events {
+							got[e.UUID]++
+						}
+					}
+				}
+				if len(got) >= n {
+					break
+				}
+				if err := fake.WaitRequests(ctx, seen); err != nil {
+					t.Fatalf("%d of %d events arrived: %v", len(got), n, err)
+				}
+			}
+			for u := range want {
+				if got[u] != 1 {
+					t.Errorf("event %s arrived %d times, want exactly once", u, got[u])
+				}
+			}
+		})
+	}
+}
+
+// posthog-node sends through edgehog in fallback mode while PostHog's
+// /batch is down: posthog-node sees no error, and once PostHog is back
+// every captured event arrives exactly once.
+func TestSpoolPosthogNodeOutage(t *testing.T) {
+	node := requireNode(t)
+	s := newStack(t, edgehogBin, fakehog.Options{MaxRecordBody: 64 << 20, Flags: testFlags},
+		"--config", spoolConfig(t, "fallback", t.TempDir()))
+	s.fake.SetFault("/batch", fakehog.Fault{Status: 503}) // down until cleared
+	sum := runNode(t, node, s, nodeEnv("e2e-spool-node-"+newUUID(), "spool node event", 200, map[string]string{
+		"E2E_FLUSH_AT":       "20",
+		"E2E_MAX_BATCH":      "20",
+		"E2E_FLUSH_INTERVAL": "200",
+	}))
+	for _, e := range sum.Errors {
+		t.Errorf("posthog-node emitted error during the outage: %s", e)
+	}
+	want := sum.captureUUIDs()
+	if len(want) != 200 || len(sum.flushedUUIDs()) != 200 {
+		t.Fatalf("posthog-node captured %d and flushed %d events, want 200 each", len(want), len(sum.flushedUUIDs()))
+	}
+	s.fake.ClearFaults()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var got map[string]int
+	for seen := 1; ; seen++ {
+		got = map[string]int{}
+		for _, r := range s.fake.Requests() {
+			if r.Status == http.StatusOK {
+				for _, e := range r.Events {
+					got[e.UUID]++
+				}
+			}
+		}
+		all := true
+		for _, u := range want {
+			all = all && got[u] > 0
+		}
+		if all {
+			break
+		}
+		if err := s.fake.WaitRequests(ctx, seen); err != nil {
+			t.Fatalf("%d of %d events arrived: %v", len(got), len(want), err)
+		}
+	}
+	for _, u := range want {
+		if got[u] != 1 {
+			t.Errorf("event %s arrived %d times, want exactly once", u, got[u])
 		}
 	}
 }

@@ -148,10 +148,12 @@ func run(name string, fake *fakehog.Fake, so edgehog.SpoolOptions, body []byte, 
 				if t0.Before(warm) {
 					continue
 				}
-				if ok {
+				switch {
+				case ok:
 					acked.Add(1)
 					lat[i] = append(lat[i], time.Since(t0))
-				} else {
+				case ctx.Err() == nil:
+					// Not a request cut short by the end of the run.
 					failed.Add(1)
 				}
 			}

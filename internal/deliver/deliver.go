@@ -139,11 +139,6 @@ func (d *Deliverer) Stats() Stats {
 // every worker stopped. Frames being delivered when ctx ends go back to the
 // queue.
 func (d *Deliverer) Run(ctx context.Context) error {
-	rd, err := d.o.Queue.Reader(d.o.Concurrency)
-	if err != nil {
-		return err
-	}
-	defer rd.Stop()
 	frames := make(chan *spool.Frame)
 	var wg sync.WaitGroup
 	for range d.o.Concurrency {
@@ -155,17 +150,35 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 	defer close(frames)
+	for attempt := 0; ; attempt++ {
+		rd, err := d.o.Queue.Reader(d.o.Concurrency)
+		if err == nil {
+			err = d.read(ctx, rd, frames)
+			rd.Stop()
+			if err == nil {
+				return nil
+			}
+		}
+		if errors.Is(err, spool.ErrClosed) || ctx.Err() != nil {
+			return nil
+		}
+		// A lost connection to the cluster ends the reader: start again.
+		d.log.Warn("reading the spool; starting again", "err", err)
+		if !sleep(ctx, backoff(min(attempt, 6), d.o.MinBackoff, d.o.MaxBackoff)) {
+			return nil
+		}
+	}
+}
+
+// read hands frames to the workers until ctx ends (nil) or rd fails.
+func (d *Deliverer) read(ctx context.Context, rd *spool.Reader, frames chan<- *spool.Frame) error {
 	for {
 		f, err := rd.Next(ctx)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, spool.ErrClosed) {
+			if ctx.Err() != nil {
 				return nil
 			}
-			d.log.Warn("reading the spool", "err", err)
-			if !sleep(ctx, d.o.MinBackoff) {
-				return nil
-			}
-			continue
+			return err
 		}
 		select {
 		case frames <- f:

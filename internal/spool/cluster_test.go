@@ -4,88 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgehog/edgehog/internal/spool/spooltest"
 )
-
-// natsNode is one nats-server process of a test cluster.
-type natsNode struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startCluster starts three nats-server processes (Debian's package) on
-// loopback ports, clustered, with JetStream, and returns them with the
-// client URL list.
-func startCluster(t *testing.T, maxPayload string) ([]*natsNode, string) {
-	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("nats-server is not installed (apt-get install nats-server)")
-		}
-		t.Skip("nats-server is not installed")
-	}
-	const n = 3
-	client, route := make([]int, n), make([]int, n)
-	for i := range n {
-		client[i], route[i] = freePort(t), freePort(t)
-	}
-	var nodes []*natsNode
-	var urls []string
-	for i := range n {
-		dir := t.TempDir()
-		var routes []string
-		for j := range n {
-			if j != i {
-				routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", route[j]))
-			}
-		}
-		conf := fmt.Sprintf(`server_name: n%d
-listen: 127.0.0.1:%d
-max_payload: %s
-jetstream { store_dir: %q, max_memory_store: 64MB, max_file_store: 1GB }
-cluster { name: edgehog-test, listen: 127.0.0.1:%d, routes: [%s] }
-`, i, client[i], maxPayload, filepath.Join(dir, "js"), route[i], strings.Join(routes, ", "))
-		path := filepath.Join(dir, "nats.conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-c", path)
-		cmd.Stdout, cmd.Stderr = nil, nil
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		nd := &natsNode{cmd: cmd, url: fmt.Sprintf("nats://127.0.0.1:%d", client[i]), done: make(chan struct{})}
-		go func() { cmd.Wait(); close(nd.done) }()
-		nodes = append(nodes, nd)
-		urls = append(urls, nd.url)
-	}
-	t.Cleanup(func() {
-		for _, nd := range nodes {
-			nd.cmd.Process.Kill()
-			<-nd.done
-		}
-	})
-	return nodes, strings.Join(urls, ",")
-}
 
 // openCluster opens a replica's queue, retrying while the cluster elects
 // its JetStream leader.
@@ -108,7 +33,7 @@ func openCluster(t *testing.T, o Options) *Queue {
 }
 
 func TestClusterRefusesSmallMaxPayload(t *testing.T) {
-	_, urls := startCluster(t, "1MB")
+	urls := spooltest.Start(t, "1MB").URLs
 	var err error
 	for range 60 {
 		_, err = Open(t.Context(), Options{URL: urls, Replicas: 3, MaxRecord: 8 << 20})
@@ -123,8 +48,8 @@ func TestClusterRefusesSmallMaxPayload(t *testing.T) {
 // Three edgehog replicas share one R3 stream; one NATS node is killed in
 // the middle of the load. Every request Put acknowledged is read back.
 func TestClusterNodeLossLosesNothing(t *testing.T) {
-	nodes, urls := startCluster(t, "8MB")
-	o := Options{URL: urls, Replicas: 3, MaxRecord: 4 << 20, MaxBytes: 256 << 20, AckWait: 5 * time.Second}
+	cl := spooltest.Start(t, "8MB")
+	o := Options{URL: cl.URLs, Replicas: 3, MaxRecord: 4 << 20, MaxBytes: 256 << 20, AckWait: 5 * time.Second}
 	replicas := []*Queue{openCluster(t, o), openCluster(t, o), openCluster(t, o)}
 
 	const perReplica = 300
@@ -137,7 +62,7 @@ func TestClusterNodeLossLosesNothing(t *testing.T) {
 				for k := range perReplica / 4 {
 					if i == 0 && w == 0 && k == perReplica/8 {
 						// Mid-load: kill the first node, hard.
-						nodes[0].cmd.Process.Kill()
+						cl.Nodes[0].Kill()
 					}
 					r := sampleRecord()
 					id := fmt.Sprintf("r%d-w%d-%d", i, w, k)

@@ -2,7 +2,6 @@ package spool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -79,9 +78,13 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+		select {
+		case <-r.q.closing:
 			return nil, ErrClosed
+		default:
 		}
+		// The iterator may have ended on a lost connection: the caller
+		// starts a new Reader.
 		return nil, fmt.Errorf("reading the spool: %w", err)
 	}
 	f := &Frame{msg: msg}

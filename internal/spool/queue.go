@@ -61,6 +61,13 @@ type putReq struct {
 	done chan error
 }
 
+// publishTimeout bounds the wait for a frame's acknowledgement. Clients
+// are waiting: when a cluster node dies mid-write, they get an error after
+// this (and retry) rather than hang while the client reconnects. The write
+// may still have happened; a retried request is then stored twice, which
+// at-least-once delivery allows (PostHog de-duplicates by uuid).
+const publishTimeout = 5 * time.Second
+
 // consumerName is the durable consumer every replica delivers through.
 const consumerName = "deliver"
 
@@ -302,7 +309,9 @@ func reply(batch []*putReq, err error) {
 // publish stores one frame and waits for JetStream's acknowledgement,
 // which comes after the write (and fsync, or replication) is done.
 func (q *Queue) publish(frame []byte, n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Large bodies get a second more per 8 MiB (a slow disk or link).
+	wait := publishTimeout + time.Duration(len(frame)>>23)*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	msg := &nats.Msg{Subject: q.subject, Data: frame, Header: nats.Header{hdrRecords: []string{strconv.Itoa(n)}}}
 	_, err := q.js.PublishMsg(ctx, msg)
