@@ -248,6 +248,7 @@ func DefaultConfig() Config {
 		Exposure:         "public",
 		ForwardedHeaders: "auto",
 		RateLimit:        RateLimitOptions{MaxClients: guard.DefaultMaxClients},
+		Spool:            SpoolOptions{Mode: SpoolOff},
 		Limits:           Limits{}.withDefaults(),
 		Upstream:         UpstreamOptions{}.withDefaults(),
 		Cache:            CacheOptions{}.withDefaults(),

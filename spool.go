@@ -88,8 +88,9 @@ type spooler struct {
 	answered atomic.Uint64 // requests answered from the spool
 }
 
-// setSpool opens the spool and starts delivery when o.Mode is not off.
-func (p *Proxy) setSpool(o SpoolOptions, l Limits, up UpstreamOptions, roots *x509.CertPool) error {
+// Validate checks the spool settings without opening anything (so that a
+// configuration can be checked while a running edgehog holds the spool).
+func (o SpoolOptions) Validate() error {
 	switch o.Mode {
 	case "", SpoolOff:
 		return nil
@@ -99,6 +100,23 @@ func (p *Proxy) setSpool(o SpoolOptions, l Limits, up UpstreamOptions, roots *x5
 	}
 	if o.Dir == "" && o.NATSURL == "" {
 		return fmt.Errorf("%w: spool.dir: a data directory (or spool.nats.url) is required when spool.mode is %s", ErrConfig, o.Mode)
+	}
+	if o.MaxBytes != 0 && o.MaxBytes < spool.MinMaxBytes {
+		return fmt.Errorf("%w: spool.max_bytes: %d bytes is below the minimum of %d (4 MiB): the spool would be full from the start", ErrConfig, o.MaxBytes, spool.MinMaxBytes)
+	}
+	if o.Replicas < 0 || o.Concurrency < 0 || o.MaxAge < 0 || o.SyncInterval < 0 || o.MaxBackoff < 0 {
+		return fmt.Errorf("%w: spool: replicas, concurrency and durations must not be negative", ErrConfig)
+	}
+	return nil
+}
+
+// setSpool opens the spool and starts delivery when o.Mode is not off.
+func (p *Proxy) setSpool(o SpoolOptions, l Limits, up UpstreamOptions, roots *x509.CertPool) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.Mode == "" || o.Mode == SpoolOff {
+		return nil
 	}
 	l = l.withDefaults()
 	maxBody := max(l.Events, l.Batch, l.Recordings, l.AI)

@@ -149,19 +149,28 @@ func TestSpoolAlwaysAnswersThenDelivers(t *testing.T) {
 }
 
 func TestSpoolFull(t *testing.T) {
-	// Below one frame, the spool counts as full from the start.
+	// PostHog is down and the spool is at its smallest: once it is full,
+	// always mode answers 503 itself (and is not ready), fallback mode
+	// passes PostHog's 503 through.
+	big := `{"api_key":"phc_x","event":"big","properties":{"distinct_id":"d","pad":"` + strings.Repeat("x", 512<<10) + `"}}`
 	for _, mode := range []string{"always", "fallback"} {
 		t.Run(mode, func(t *testing.T) {
-			e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: mode, Dir: t.TempDir(), MaxBytes: 64 << 10}})
-			e.fake.SetFault("/e", fakehog.Fault{Status: 503, Times: 1})
-			res, _ := postCapture(t, e, "/e/", "full")
-			// always: 503 from edgehog; fallback: upstream's 503 passes.
-			if res.StatusCode != 503 {
-				t.Errorf("status = %d, want 503", res.StatusCode)
+			e := newEnv(t, edgehog.Config{Spool: edgehog.SpoolOptions{Mode: mode, Dir: t.TempDir(), MaxBytes: 4 << 20}})
+			e.fake.SetFault("/e", fakehog.Fault{Status: 503})
+			stored, status := 0, 0
+			for i := 0; i < 60; i++ {
+				res, _ := e.do(t, e.newRequest(t, "POST", "/e/", strings.NewReader(big)))
+				if status = res.StatusCode; status != 200 {
+					break
+				}
+				stored++
+			}
+			if status != 503 || stored == 0 {
+				t.Fatalf("stored %d requests, then status %d; want some stored, then 503", stored, status)
 			}
 			st, _ := e.proxy.SpoolStatus()
-			if !st.Full || st.PassedThrough != 1 || st.Stored != 0 {
-				t.Errorf("SpoolStatus = %+v, want full, 1 passed through, none stored", st)
+			if !st.Full || st.PassedThrough == 0 || st.Stored != uint64(stored) {
+				t.Errorf("SpoolStatus = %+v, want full, passed through > 0, %d stored", st, stored)
 			}
 			if err := e.proxy.SpoolReady(); (err != nil) != (mode == "always") {
 				t.Errorf("SpoolReady = %v in %s mode", err, mode)
@@ -231,5 +240,27 @@ func TestSpoolLargeReplayByteIdentical(t *testing.T) {
 	sum := sha256.Sum256([]byte(body))
 	if r.BodyLen != int64(len(body)) || r.BodySHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("delivered %d bytes (sha256 %s), want the %d stored bytes unchanged", r.BodyLen, r.BodySHA256, len(body))
+	}
+}
+
+func TestSpoolOptionsValidate(t *testing.T) {
+	tests := []struct {
+		o    edgehog.SpoolOptions
+		want string // "" means valid
+	}{
+		{edgehog.SpoolOptions{}, ""},
+		{edgehog.SpoolOptions{Mode: "off", MaxBytes: 1}, ""},
+		{edgehog.SpoolOptions{Mode: "always", Dir: "/d"}, ""},
+		{edgehog.SpoolOptions{Mode: "fallback", NATSURL: "nats://a"}, ""},
+		{edgehog.SpoolOptions{Mode: "sometimes", Dir: "/d"}, "spool.mode"},
+		{edgehog.SpoolOptions{Mode: "always"}, "spool.dir"},
+		{edgehog.SpoolOptions{Mode: "always", Dir: "/d", MaxBytes: 16 << 10}, "spool.max_bytes"},
+		{edgehog.SpoolOptions{Mode: "always", Dir: "/d", Concurrency: -1}, "negative"},
+	}
+	for _, tt := range tests {
+		err := tt.o.Validate()
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%+v.Validate() = %v, want an error naming %q", tt.o, err, tt.want)
+		}
 	}
 }

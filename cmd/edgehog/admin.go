@@ -39,6 +39,9 @@ func newObservability(f config.File, log *slog.Logger, current func() *edgehog.P
 	if !f.Proxy.Cache.Disabled {
 		mo.Cache = func() metrics.CacheStats { return cacheStats(current()) }
 	}
+	if m := f.Proxy.Spool.Mode; m != "" && m != edgehog.SpoolOff {
+		mo.Spool = func() metrics.SpoolStats { return spoolStats(current()) }
+	}
 	o := &observability{metrics: metrics.New(mo)}
 	o.applied(f)
 	// The cache's own admin endpoints, from whichever proxy serves now.
@@ -135,4 +138,22 @@ func (o *observability) listen(ctx context.Context, f config.File, log *slog.Log
 		}
 		return nil
 	}, nil
+}
+
+// spoolStats reads p's spool state for the metrics.
+func spoolStats(p *edgehog.Proxy) metrics.SpoolStats {
+	if p == nil {
+		return metrics.SpoolStats{}
+	}
+	s, ok := p.SpoolStatus()
+	if !ok {
+		return metrics.SpoolStats{}
+	}
+	return metrics.SpoolStats{
+		Frames: s.Frames, Bytes: s.Bytes, Oldest: s.Oldest,
+		DeadFrames: s.DeadFrames, DeadBytes: s.DeadBytes, Full: s.Full,
+		Stored: s.Stored, StoredBytes: s.StoredBytes, PassedThrough: s.PassedThrough,
+		Delivered: s.Delivered, Retried: s.Retried, DeadLettered: s.DeadLettered,
+		Corrupt: s.Corrupt, Unshifted: s.Unshifted, EngineProblems: s.EngineProblems,
+	}
 }

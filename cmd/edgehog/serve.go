@@ -114,7 +114,16 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	adminDone := make(chan error, 1)
 	go func() { adminDone <- serveAdmin() }()
-	err = server.New(f.ServerOptions(), obs.public(handler, f), log).Serve(ctx, ln)
+	so := f.ServerOptions()
+	so.Ready = func() error {
+		// A full spool in always mode refuses captures: take this
+		// replica out of the load balancer until it drains.
+		if p, ok := handler.Handler().(*edgehog.Proxy); ok {
+			return p.SpoolReady()
+		}
+		return nil
+	}
+	err = server.New(so, obs.public(handler, f), log).Serve(ctx, ln)
 	// The admin listener drains with the public one (both end with ctx);
 	// a failure to serve it ends the public one too.
 	stop()

@@ -68,6 +68,7 @@ func TestParseFull(t *testing.T) {
 				MaxClients: 5000,
 			},
 			Cache: edgehog.CacheOptions{Disabled: true, MaxBytes: 16 * mib, StaleIfError: -1, StaleWhileRevalidate: 30 * time.Second},
+			Spool: edgehog.SpoolOptions{Mode: edgehog.SpoolOff},
 			CORS: edgehog.CORSOptions{
 				Origins:     []string{"https://www.example.com", "https://*.example.org"},
 				Credentials: true, MaxAge: -1,

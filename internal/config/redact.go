@@ -70,6 +70,7 @@ func (f File) render(comments bool) string {
 		),
 		"cache", renderCache(p.Cache),
 		"cors", renderCORS(p.CORS),
+		"spool", renderSpool(p.Spool, comment),
 		"tls", f.renderTLS(comment),
 		"http_redirect_listen", comment(str(s.RedirectListen), ifThen(s.RedirectListen == "", "none")),
 		"server", mapping(

@@ -52,3 +52,39 @@ func (d *decoder) spoolMode(dst *string) decodeFunc {
 		return d.str(dst, check)(n, path)
 	}
 }
+
+// renderSpool renders the spool mapping for Redacted. Only the keys that
+// are set are shown (the spool fills its own defaults when it opens, and
+// the output must parse again); the defaults are named in a comment.
+func renderSpool(o edgehog.SpoolOptions, comment func(*yaml.Node, string) *yaml.Node) *yaml.Node {
+	mode := o.Mode
+	if mode == "" {
+		mode = edgehog.SpoolOff
+	}
+	kv := []any{"mode", comment(str(mode), "defaults: max_bytes 1GiB, max_age 72h, fsync every write, concurrency 4, max_backoff 5m")}
+	add := func(set bool, key string, n *yaml.Node) {
+		if set {
+			kv = append(kv, key, n)
+		}
+	}
+	add(o.Dir != "", "dir", str(o.Dir))
+	add(o.MaxBytes != 0, "max_bytes", size(o.MaxBytes))
+	add(o.MaxAge != 0, "max_age", dur(o.MaxAge))
+	add(o.SyncInterval != 0, "sync_interval", dur(o.SyncInterval))
+	add(o.Concurrency != 0, "concurrency", num(int64(o.Concurrency)))
+	add(o.MaxBackoff != 0, "max_backoff", dur(o.MaxBackoff))
+	if o.NATSURL != "" {
+		nats := []any{"url", str(o.NATSURL)}
+		if o.NATSCredentials != "" {
+			nats = append(nats, "credentials", str(o.NATSCredentials))
+		}
+		if o.Stream != "" {
+			nats = append(nats, "stream", str(o.Stream))
+		}
+		if o.Replicas != 0 {
+			nats = append(nats, "replicas", num(int64(o.Replicas)))
+		}
+		kv = append(kv, "nats", mapping(nats...))
+	}
+	return mapping(kv...)
+}

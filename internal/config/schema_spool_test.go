@@ -15,7 +15,7 @@ func TestParseSpool(t *testing.T) {
 		want       edgehog.SpoolOptions
 		err        string
 	}{
-		{"absent", "listen: :8080\n", edgehog.SpoolOptions{}, ""},
+		{"absent", "listen: :8080\n", edgehog.SpoolOptions{Mode: "off"}, ""},
 		{"bare off", "spool:\n  mode: off\n", edgehog.SpoolOptions{Mode: "off"}, ""},
 		{"embedded", "spool:\n  mode: always\n  dir: /var/lib/edgehog\n  max_bytes: 2GiB\n  max_age: 24h\n  concurrency: 1\n  max_backoff: 1m\n",
 			edgehog.SpoolOptions{Mode: "always", Dir: "/var/lib/edgehog", MaxBytes: 2 << 30, MaxAge: 24 * time.Hour, Concurrency: 1, MaxBackoff: time.Minute}, ""},

@@ -12,7 +12,14 @@ import (
 // edgehog.Proxy from f.Proxy, then checks the server and log settings. Its
 // errors wrap ErrInvalid, and edgehog.ErrConfig for the proxy's.
 func (f File) Validate() error {
-	p, err := edgehog.New(f.Proxy)
+	// The spool is checked without being opened: a running edgehog holds
+	// its directory (edgehog check, reload).
+	if err := f.Proxy.Spool.Validate(); err != nil {
+		return invalidError{err}
+	}
+	pc := f.Proxy
+	pc.Spool.Mode = edgehog.SpoolOff
+	p, err := edgehog.New(pc)
 	if err != nil {
 		return invalidError{err}
 	}

@@ -10,6 +10,7 @@ package metrics
 
 import (
 	"runtime"
+	"time"
 
 	"github.com/edgehog/edgehog"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,9 @@ type Options struct {
 	// Cache, when set, is called at every scrape for the cache's
 	// counters; nil exports no cache metrics.
 	Cache func() CacheStats
+	// Spool, when set, is called at every scrape for the spool's queue
+	// state and counters; nil exports no spool metrics.
+	Spool func() SpoolStats
 	// Runtime adds the Go runtime and process collectors (go_*,
 	// process_*), as a server binary wants. Tests leave it off so that
 	// their exposition is deterministic.
@@ -141,6 +145,9 @@ func New(o Options) *Metrics {
 		m.upErrors, m.rejections, m.clientGone, m.inflight, build)
 	if o.Cache != nil {
 		m.reg.MustRegister(newCacheCollector(o.Cache))
+	}
+	if o.Spool != nil {
+		m.reg.MustRegister(newSpoolCollector(o.Spool, time.Now))
 	}
 	if o.Runtime {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

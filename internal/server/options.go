@@ -40,6 +40,10 @@ type Options struct {
 	// ReadyPath answers readiness probes, 503 while draining; default
 	// "/readyz".
 	ReadyPath string
+	// Ready, when set, is asked at every readiness probe; an error makes
+	// the probe answer 503 with the error (a full spool in always mode,
+	// say). Nil means ready whenever not draining.
+	Ready func() error
 	// TLS, when enabled, serves HTTPS (HTTP/2 and HTTP/1.1) on Listen; the
 	// zero value serves plain HTTP. See tls.go.
 	TLS tlsconf.Options

@@ -1,6 +1,9 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+	"strconv"
+)
 
 // probes answers the health and readiness paths itself, whatever the Host,
 // and hands every other request to next. Paths match exactly: /healthz/ is
@@ -15,6 +18,12 @@ func (s *Server) probes(next http.Handler) http.Handler {
 			if s.draining.Load() {
 				writeProbe(w, r, http.StatusServiceUnavailable, "draining")
 				return
+			}
+			if s.opts.Ready != nil {
+				if err := s.opts.Ready(); err != nil {
+					writeProbe(w, r, http.StatusServiceUnavailable, "not ready: "+err.Error())
+					return
+				}
 			}
 			writeProbe(w, r, http.StatusOK, "ok")
 		default:
@@ -31,7 +40,7 @@ func writeProbe(w http.ResponseWriter, r *http.Request, code int, status string)
 		h.Set("Allow", "GET, HEAD")
 		code, status = http.StatusMethodNotAllowed, "method not allowed"
 	}
-	body := `{"status":"` + status + `"}` + "\n"
+	body := `{"status":` + strconv.Quote(status) + `}` + "\n"
 	h.Set("Content-Type", "application/json")
 	// A cached probe answer would hide a drain from the load balancer.
 	h.Set("Cache-Control", "no-store")

@@ -313,3 +313,27 @@ func TestListenAndServe(t *testing.T) {
 		t.Error("ListenAndServe on a bad address = nil, want an error")
 	}
 }
+
+func TestReadyCheck(t *testing.T) {
+	var notReady error
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	s := New(Options{Ready: func() error { return notReady }}, next, quiet())
+	probe := func() (int, string) {
+		w := httptest.NewRecorder()
+		s.srv.Handler.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+		return w.Code, w.Body.String()
+	}
+	if code, _ := probe(); code != 200 {
+		t.Errorf("ready check passing: /readyz = %d, want 200", code)
+	}
+	notReady = errors.New(`spool "full"`)
+	code, body := probe()
+	if code != 503 || body != `{"status":"not ready: spool \"full\""}`+"\n" {
+		t.Errorf("ready check failing: /readyz = %d %q, want 503 with the reason as JSON", code, body)
+	}
+	w := httptest.NewRecorder()
+	s.srv.Handler.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	if w.Code != 200 {
+		t.Errorf("/healthz = %d while not ready, want 200 (liveness is not readiness)", w.Code)
+	}
+}

@@ -91,3 +91,6 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// MinMaxBytes is the smallest MaxBytes accepted: a few frames.
+const MinMaxBytes = 4 * frameTarget

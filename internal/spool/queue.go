@@ -80,6 +80,11 @@ const committers = 2
 // largest record fits in one message.
 func Open(ctx context.Context, o Options) (*Queue, error) {
 	o = o.withDefaults()
+	if o.MaxBytes < MinMaxBytes {
+		// The queue counts as full within one frame of MaxBytes: a smaller
+		// bound would refuse every request from the start.
+		return nil, fmt.Errorf("max_bytes: %d bytes is below the minimum of %d (4 MiB)", o.MaxBytes, MinMaxBytes)
+	}
 	q := &Queue{
 		o:        o,
 		log:      o.Logger.With("component", "spool"),

@@ -105,11 +105,11 @@ func TestQueueSurvivesReopen(t *testing.T) {
 }
 
 func TestQueueFullRefuses(t *testing.T) {
-	q := openTest(t, Options{MaxBytes: 3 << 20, MaxRecord: 1 << 20})
+	q := openTest(t, Options{MaxBytes: MinMaxBytes, MaxRecord: 1 << 20})
 	r := sampleRecord()
 	r.Body = bytes.Repeat([]byte("x"), 700<<10)
 	var err error
-	for i := 0; i < 20 && err == nil; i++ {
+	for i := 0; i < 40 && err == nil; i++ {
 		err = q.Put(t.Context(), &r)
 	}
 	if !errors.Is(err, ErrFull) {
@@ -120,6 +120,13 @@ func TestQueueFullRefuses(t *testing.T) {
 	}
 	if s := q.State(); s.Refused == 0 {
 		t.Errorf("State().Refused = 0, want > 0")
+	}
+}
+
+func TestQueueMaxBytesMinimum(t *testing.T) {
+	// Below a few frames the queue would count as full from the start.
+	if _, err := Open(t.Context(), Options{Dir: t.TempDir(), MaxBytes: MinMaxBytes - 1}); err == nil {
+		t.Error("Open accepted a MaxBytes below MinMaxBytes")
 	}
 }
 
