@@ -98,7 +98,15 @@ func main() {
 	flag.DurationVar(&o.quietWait, "quiet-wait", 2*time.Minute, "longest wait for a quiet machine before each run (0: do not wait; default 0 with -short)")
 	flag.Float64Var(&o.maxOther, "max-other", 25, "redo a run during which other processes used more than this `percent` of one core (0: never)")
 	flag.IntVar(&o.retries, "retries", 3, "most redos of one run; the least disturbed attempt is kept")
+	render := flag.String("render", "", "only re-render the Markdown report of a results `file.json` (to stdout and next to it)")
 	flag.Parse()
+	if *render != "" {
+		if err := rerender(*render); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.short {
@@ -552,4 +560,20 @@ func writeResults(dir string, rep *report, md string) error {
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s.md and %s.json\n", base, base)
 	return nil
+}
+
+// rerender rewrites the Markdown report of a results JSON file, after the
+// report's format changed.
+func rerender(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	md := rep.markdown()
+	fmt.Print(md)
+	return os.WriteFile(strings.TrimSuffix(path, ".json")+".md", []byte(md), 0o644)
 }

@@ -207,10 +207,10 @@ func (r *report) markdown() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	m := r.Machine
 	p("# edgehog benchmark, %s\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
-	p("Machine: %d × %s, %d MB RAM, %s, Linux %s; %s; nginx %s; wrk %s; edgehog %s.\n\n",
+	p("Machine: %d × %s, %d MB RAM, %s, Linux %s; %s; %s; %s; edgehog %s.\n\n",
 		m.CPUs, m.Model, m.MemoryMB, m.OS, m.Kernel, m.Go, m.Nginx, m.Wrk, m.Commit)
 	st := r.Settings
-	p("Settings: %v per run after a %v warm-up, median of %v runs, %v connections, wrk %v thread(s) on CPUs %v, proxies on CPU %v, fakehogd on CPUs %v; runs interleaved (every scenario × target once per round). Took %s.\n\n",
+	p("Settings: %v per run after a %v warm-up, median of %v rounds, %v connections, wrk (%v thread) on CPU %v, proxies on CPU %v, fakehogd on CPUs %v; runs interleaved (every scenario × target once per round). Took %s.\n\n",
 		st["duration"], st["warmup"], st["reps"], st["connections"], st["threads"], st["wrk_cpus"], st["proxy_cpus"], st["upstream_cpus"],
 		r.Finished.Sub(r.Started).Round(time.Second))
 	if mo, _ := st["max_other"].(float64); mo > 0 {
@@ -252,23 +252,31 @@ func (r *report) markdown() string {
 	p("\nCPU µs/req and CPU %% are the target's own process (nginx: master + workers; direct: fakehogd); " +
 		"CPU %% is of one core over the run. peak RSS is VmHWM during the run (nginx: summed over its processes).\n\n")
 
+	limit, _ := r.Settings["max_other"].(float64)
+	if limit <= 0 {
+		limit = 25
+	}
 	var other, steal []float64
-	redone := 0
+	redone, disturbed := 0, 0
 	for _, run := range r.Runs {
-		other = append(other, run.OtherCPUPercent)
+		// Tick rounding makes an idle machine read a few percent either side of 0.
+		other = append(other, max(0, run.OtherCPUPercent))
 		steal = append(steal, run.StealPercent)
 		if run.Attempts > 1 {
 			redone++
 		}
+		if run.OtherCPUPercent > limit {
+			disturbed++
+		}
 	}
 	if len(other) > 0 {
-		p("Background CPU during the runs (machine busy time not spent by wrk, fakehogd or the target; includes kernel work not charged to a process): median %.0f%%, max %.0f%% of one core; hypervisor steal median %.0f%%, max %.0f%%.",
+		p("Background CPU during the runs (machine busy time not spent by wrk, fakehogd or the target): median %.0f%%, max %.0f%% of one core; hypervisor steal median %.0f%%, max %.0f%%.",
 			median(other), slices.Max(other), median(steal), slices.Max(steal))
 		if redone > 0 {
 			p(" %d of %d runs were redone because of other load.", redone, len(r.Runs))
 		}
-		if slices.Max(other) > 20 {
-			p(" **Some runs shared the machine with other work; compare CPU µs/req rather than req/s.**")
+		if disturbed > 0 {
+			p(" **%d runs kept more than %.0f%% of a core of other load; their req/s and latencies are less reliable than their CPU µs/req.**", disturbed, limit)
 		}
 		p("\n\n")
 	}
