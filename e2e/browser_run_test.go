@@ -255,7 +255,10 @@ type browserRequest struct {
 	URL          string `json:"url"`
 	ResourceType string `json:"resourceType"`
 	Status       int    `json:"status"`
-	Cache        string `json:"cache"` // edgehog's X-Edgehog-Cache answer header
+	Cache        string `json:"cache"`     // edgehog's X-Edgehog-Cache answer header
+	RequestID    string `json:"requestId"` // edgehog's X-Request-Id answer header
+	StartMs      int64  `json:"startMs"`   // when Chromium started it, Unix ms
+	AnswerMs     int64  `json:"answerMs"`  // when its answer arrived, Unix ms; 0 if none
 	Failure      string `json:"failure"`
 }
 

@@ -4,9 +4,9 @@
 // Go test checks against what the fake PostHog received: the events the
 // page asked for, every event posthog-js sent (from before_send), the flag
 // answers, the session id, every request the page made (with edgehog's
-// X-Edgehog-Cache answer header), the CORS
-// preflights Chromium sent, console errors, page errors and failed
-// requests.
+// X-Edgehog-Cache and X-Request-Id answer headers, and when it started and
+// when its answer arrived, in Unix ms), the CORS preflights Chromium sent,
+// console errors, page errors and failed requests.
 //
 // After printing, it keeps the browser open until stdin closes, so that the
 // Go test can wait for the page-exit beacon to reach the fake first.
@@ -126,6 +126,9 @@ try {
       resourceType: req.resourceType(),
       status: 0,
       cache: '',
+      requestId: '',
+      startMs: Date.now(),
+      answerMs: 0,
       failure: '',
       done: false,
     };
@@ -137,6 +140,8 @@ try {
     if (rec) {
       rec.status = resp.status();
       rec.cache = resp.headers()['x-edgehog-cache'] ?? '';
+      rec.requestId = resp.headers()['x-request-id'] ?? '';
+      rec.answerMs = Date.now();
     }
     if (resp.status() >= 400) {
       summary.badResponses.push(`${resp.request().method()} ${resp.url()}: ${resp.status()}`);
