@@ -3,6 +3,7 @@ package edgehog
 import (
 	"net/http"
 
+	"github.com/edgehog/edgehog/internal/forward"
 	"github.com/edgehog/edgehog/internal/guard"
 )
 
@@ -61,14 +62,16 @@ func (p *Proxy) withCORS(w http.ResponseWriter, r *http.Request) http.ResponseWr
 }
 
 // preflight answers a CORS preflight at the edge; it never goes upstream.
-// It reports whether r was one.
-func (p *Proxy) preflight(w http.ResponseWriter, r *http.Request) bool {
+// It reports whether r was one, and marks a refused origin in st.
+func (p *Proxy) preflight(w http.ResponseWriter, r *http.Request, st *forward.State) bool {
 	if p.cors == nil || !guard.IsPreflight(r) {
 		return false
 	}
 	if cw, ok := w.(*corsWriter); ok {
 		w = cw.ResponseWriter // the preflight sets its own fields
 	}
-	p.cors.Preflight(w, r)
+	if !p.cors.Preflight(w, r) {
+		st.Code = codeCORSRejected
+	}
 	return true
 }

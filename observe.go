@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/edgehog/edgehog/internal/forward"
-	"github.com/edgehog/edgehog/internal/guard"
 	"github.com/edgehog/edgehog/internal/requestid"
 	"github.com/edgehog/edgehog/internal/route"
 )
@@ -110,11 +109,6 @@ func (p *Proxy) observe(r *http.Request, m route.Match, st *forward.State, rec *
 		// The handler ended without an answer: the copy of the response
 		// was aborted.
 		status = forward.StatusClientClosed
-	}
-	if st.Code == "" && status == http.StatusForbidden && p.cors != nil && guard.IsPreflight(r) {
-		// Preflights never reach upstream while edgehog answers CORS:
-		// this 403 is the refusal of an origin cors.origins does not list.
-		st.Code = codeCORSRejected
 	}
 	outcome := st.Code
 	var in int64

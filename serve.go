@@ -84,7 +84,7 @@ func (p *Proxy) guard(w http.ResponseWriter, r *http.Request, m route.Match, st 
 	if !guard.Exposed(p.exposure, m.Kind, m.Path) {
 		return refuse(http.StatusNotFound, forward.CodeNotFound, "not a PostHog SDK endpoint")
 	}
-	if p.preflight(w, r) {
+	if p.preflight(w, r, st) {
 		return false
 	}
 

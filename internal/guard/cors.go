@@ -232,8 +232,9 @@ func IsPreflight(r *http.Request) bool {
 
 // Preflight answers a preflight: 204 with the allowed methods, the
 // requested headers mirrored and Max-Age for an allowed origin; 403 with
-// no CORS fields for any other (counted in Rejected).
-func (c *CORS) Preflight(w http.ResponseWriter, r *http.Request) {
+// no CORS fields for any other (counted in Rejected). It reports whether
+// the origin was allowed.
+func (c *CORS) Preflight(w http.ResponseWriter, r *http.Request) (allowed bool) {
 	h := w.Header()
 	h["Vary"] = []string{"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"}
 	origin := r.Header.Get("Origin")
@@ -243,7 +244,7 @@ func (c *CORS) Preflight(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte("origin not allowed\n"))
-		return
+		return false
 	}
 	h["Access-Control-Allow-Origin"] = []string{origin}
 	if c.credentials {
@@ -257,6 +258,7 @@ func (c *CORS) Preflight(w http.ResponseWriter, r *http.Request) {
 		h["Access-Control-Max-Age"] = c.maxAge
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // requestHeaders returns the preflight's Access-Control-Request-Headers as

@@ -71,7 +71,7 @@ func classify(code string, status int) outcome {
 		return outcome{reason: reasonNotExposed}
 	case "bad_path":
 		return outcome{reason: reasonBadPath}
-	case "cors", "cors_rejected", "origin_not_allowed":
+	case "cors_rejected":
 		return outcome{reason: reasonCORS}
 	case "method_not_allowed":
 		return outcome{reason: reasonMethod}
