@@ -53,12 +53,13 @@ func (c *corsWriter) SetStatus(code int) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (c *corsWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-// withCORS wraps w when CORS is on.
-func (p *Proxy) withCORS(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+// withCORS wraps w in cw when CORS is on.
+func (p *Proxy) withCORS(w http.ResponseWriter, r *http.Request, cw *corsWriter) http.ResponseWriter {
 	if p.cors == nil {
 		return w
 	}
-	return &corsWriter{ResponseWriter: w, cors: p.cors, origin: r.Header.Get("Origin"), host: r.Host}
+	*cw = corsWriter{ResponseWriter: w, cors: p.cors, origin: r.Header.Get("Origin"), host: r.Host}
+	return cw
 }
 
 // preflight answers a CORS preflight at the edge; it never goes upstream.

@@ -22,13 +22,15 @@ const (
 // there), resolve the client, then the cache or upstream, observe.
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w}
-	st := &forward.State{Match: m, RequestID: p.requestID(r)}
+	// What the request needs for its whole life, in one allocation.
+	x := &exchange{rec: recorder{ResponseWriter: w}, st: forward.State{Match: m, RequestID: p.requestID(r)}}
+	rec, st := &x.rec, &x.st
 	// The answer carries the ID (set before anything answers, so that
 	// edgehog's own refusals do too), and so does the request: the
 	// Forwarder's copy of its headers then sends it upstream without a
 	// second allocation. Nothing changes the one-element slice in place.
-	id := []string{st.RequestID}
+	x.id[0] = st.RequestID
+	id := x.id[:]
 	rec.Header()[requestid.Header] = id
 	if r.Header == nil {
 		r.Header = http.Header{} // a hand-made request under Middleware
@@ -36,7 +38,8 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 	r.Header[requestid.Header] = id
 	var body *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = &countingBody{rc: r.Body}
+		body = &x.body
+		body.rc = r.Body
 		r.Body = body
 	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
@@ -53,7 +56,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 		// Runs on the ErrAbortHandler panic of a broken response copy too.
 		p.observe(r, m, st, rec, body, time.Since(start))
 	}()
-	out := p.withCORS(rec, r)
+	out := p.withCORS(rec, r, &x.cors)
 	if !p.guard(out, r, m, st, start) {
 		return
 	}
@@ -62,6 +65,15 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, m route.Match) {
 		return
 	}
 	p.dispatch(out, r, st)
+}
+
+// exchange holds the per-request values of serve.
+type exchange struct {
+	rec  recorder
+	st   forward.State
+	body countingBody
+	cors corsWriter
+	id   [1]string
 }
 
 // guard answers the request itself when it may not go upstream, and

@@ -71,6 +71,11 @@ type Forwarder struct {
 	flagsTimeout time.Duration
 	keepCookies  map[string]bool
 	log          *slog.Logger
+
+	// h1 carries requests to the upstreams in h1API and h1Assets, when
+	// set: those that edgehog's own transport speaks HTTP/1.1 to.
+	h1              *h1Pool
+	h1API, h1Assets *h1Upstream
 }
 
 // New builds a Forwarder.
@@ -90,6 +95,9 @@ func New(o Options) (*Forwarder, error) {
 	}
 	if f.transport == nil {
 		f.transport = newRotatingTransport(o.Conn)
+		f.h1 = newH1Pool(o.Conn)
+		f.h1API = f.h1Upstream(o.API, o.Conn)
+		f.h1Assets = f.h1Upstream(o.Assets, o.Conn)
 	}
 	if len(o.KeepCookies) > 0 {
 		f.keepCookies = map[string]bool{}
@@ -110,8 +118,27 @@ func New(o Options) (*Forwarder, error) {
 	return f, nil
 }
 
+// h1Upstream returns where u is when edgehog's own client speaks HTTP/1.1
+// to it: http:// always, https:// when HTTP/2 is off. Otherwise nil.
+func (f *Forwarder) h1Upstream(u *url.URL, o TransportOptions) *h1Upstream {
+	if u.Scheme == "http" || (u.Scheme == "https" && o.DisableHTTP2) {
+		return newH1Upstream(u.Scheme, u.Host)
+	}
+	return nil
+}
+
 // Forward proxies r, described by st, and writes the answer to w.
 func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, st *State) {
+	up := f.h1API
+	if st.Match.Upstream == route.UpstreamAssets {
+		up = f.h1Assets
+	}
+	// Protocol upgrades (which PostHog does not use) stay with
+	// ReverseProxy, which knows how to splice them.
+	if up != nil && r.Header["Upgrade"] == nil {
+		f.forwardH1(w, r, st, up, f.target(st))
+		return
+	}
 	st.clientCtx = r.Context()
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	if st.Match.Kind == route.KindFlags && f.flagsTimeout > 0 {
@@ -124,6 +151,9 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, st *State) {
 
 // CloseIdleConnections closes idle upstream connections.
 func (f *Forwarder) CloseIdleConnections() {
+	if f.h1 != nil {
+		f.h1.closeIdle()
+	}
 	if c, ok := f.transport.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
@@ -149,22 +179,10 @@ var clientIPHeaders = []string{
 
 func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 	st := pr.In.Context().Value(stateKey{}).(*State)
-	target := f.api
-	if st.Match.Upstream == route.UpstreamAssets {
-		target = f.assets
-	}
 	out := pr.Out
-	out.URL.Scheme = target.Scheme
-	out.URL.Host = target.Host
-	escaped := st.Match.Path
-	if p := target.EscapedPath(); p != "" && p != "/" {
-		escaped = strings.TrimSuffix(p, "/") + escaped
-	}
-	if unescaped, err := url.PathUnescape(escaped); err == nil {
-		out.URL.Path, out.URL.RawPath = unescaped, escaped
-	} else {
-		out.URL.Path, out.URL.RawPath = escaped, ""
-	}
+	u := upstreamURL(f.target(st), st)
+	out.URL.Scheme, out.URL.Host = u.Scheme, u.Host
+	out.URL.Path, out.URL.RawPath = u.Path, u.RawPath
 	// The query string goes up byte for byte (ReverseProxy re-encodes
 	// queries it cannot parse; PostHog SDKs rely on exact values).
 	out.URL.RawQuery = pr.In.URL.RawQuery
@@ -174,7 +192,7 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 
 	h := out.Header
 	for _, k := range clientIPHeaders {
-		h.Del(k)
+		delete(h, k)
 	}
 	if st.ClientIP.IsValid() {
 		ip := st.ClientIP.String()
@@ -192,20 +210,49 @@ func (f *Forwarder) rewrite(pr *httputil.ProxyRequest) {
 	if v := h[requestid.Header]; st.RequestID != "" && (len(v) != 1 || v[0] != st.RequestID) {
 		h[requestid.Header] = []string{st.RequestID}
 	}
-	f.filterCookies(h)
+	if lines, ok := h["Cookie"]; ok {
+		if kept := f.keptCookies(lines); kept != "" {
+			h["Cookie"] = []string{kept}
+		} else {
+			delete(h, "Cookie")
+		}
+	}
 	st.upstreamStart = time.Now()
 }
 
-func (f *Forwarder) filterCookies(h http.Header) {
-	if _, ok := h["Cookie"]; !ok {
-		return
+// target is the upstream origin of a routed request.
+func (f *Forwarder) target(st *State) *url.URL {
+	if st.Match.Upstream == route.UpstreamAssets {
+		return f.assets
 	}
+	return f.api
+}
+
+// upstreamURL is the upstream URL of a routed request, without its query:
+// the origin's own path, if any, followed by the canonical PostHog path
+// kept as the client escaped it.
+func upstreamURL(target *url.URL, st *State) url.URL {
+	u := url.URL{Scheme: target.Scheme, Host: target.Host}
+	escaped := st.Match.Path
+	if p := target.EscapedPath(); p != "" && p != "/" {
+		escaped = strings.TrimSuffix(p, "/") + escaped
+	}
+	if unescaped, err := url.PathUnescape(escaped); err == nil {
+		u.Path, u.RawPath = unescaped, escaped
+	} else {
+		u.Path = escaped
+	}
+	return u
+}
+
+// keptCookies is the Cookie field that goes upstream: only the allow-listed
+// cookies of the client's Cookie lines, or "" for none.
+func (f *Forwarder) keptCookies(lines []string) string {
 	if f.keepCookies == nil {
-		delete(h, "Cookie")
-		return
+		return ""
 	}
 	var kept []string
-	for _, line := range h["Cookie"] {
+	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
@@ -214,11 +261,7 @@ func (f *Forwarder) filterCookies(h http.Header) {
 			}
 		}
 	}
-	if len(kept) == 0 {
-		delete(h, "Cookie")
-		return
-	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
+	return strings.Join(kept, "; ")
 }
 
 // modifyResponse notes how long upstream took to answer, drops upstream's
@@ -240,7 +283,12 @@ func modifyResponse(res *http.Response) error {
 }
 
 func (f *Forwarder) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	st := r.Context().Value(stateKey{}).(*State)
+	f.fail(w, r.Context().Value(stateKey{}).(*State), err)
+}
+
+// fail answers for an exchange that went wrong before upstream's answer
+// could be relayed, and records the outcome in st.
+func (f *Forwarder) fail(w http.ResponseWriter, st *State, err error) {
 	status, code, msg := classify(err, st.clientCtx)
 	st.Code, st.Err = code, err
 	if status == StatusClientClosed {

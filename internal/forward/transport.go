@@ -19,6 +19,10 @@ type TransportOptions struct {
 	IdleConnTimeout       time.Duration
 	ConnMaxAge            time.Duration
 	MaxIdleConnsPerHost   int
+	// DisableHTTP2 keeps https:// upstreams on HTTP/1.1, carried by
+	// edgehog's own client like http:// ones (see forwardH1), even when
+	// they offer HTTP/2.
+	DisableHTTP2 bool
 	// RootCAs verifies upstream certificates; nil means the system pool.
 	RootCAs *x509.CertPool
 	// dial replaces the dialer (tests point a real host name at loopback).

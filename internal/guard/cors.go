@@ -323,6 +323,8 @@ var responseFields = []string{
 // Rejected returns how many requests came from a disallowed origin.
 func (c *CORS) Rejected() uint64 { return c.rejected.Load() }
 
+var varyOrigin = []string{"Origin"}
+
 // addVaryOrigin adds Origin to Vary unless it is listed (or "*" is).
 func addVaryOrigin(h http.Header) {
 	vs := h["Vary"]
@@ -335,7 +337,9 @@ func addVaryOrigin(h http.Header) {
 		}
 	}
 	if len(vs) == 0 {
-		h["Vary"] = []string{"Origin"}
+		// Shared: its capacity is its length, so an append elsewhere
+		// copies it rather than writing into it.
+		h["Vary"] = varyOrigin[:1:1]
 		return
 	}
 	h["Vary"] = []string{strings.Join(vs, ", ") + ", Origin"}
