@@ -192,6 +192,13 @@ type UpstreamOptions struct {
 	// MaxIdleConnsPerHost is the keep-alive pool size per upstream;
 	// default 256.
 	MaxIdleConnsPerHost int
+	// DisableHTTP2 keeps https:// upstreams on HTTP/1.1 even when they
+	// offer HTTP/2 (YAML: http2: false). HTTP/1.1 upstreams, https:// or
+	// plain http://, are carried by edgehog's own client, which costs
+	// less CPU per request than net/http's HTTP/2 one; HTTP/2 multiplexes
+	// many requests over a few connections. Default false: HTTP/2 when
+	// offered.
+	DisableHTTP2 bool
 	// CAFile names a PEM file of certificate authorities that upstream
 	// certificates are verified against instead of the system's (a
 	// self-hosted PostHog with a private CA). Empty means the system pool.

@@ -122,6 +122,7 @@ func New(cfg Config) (*Proxy, error) {
 			IdleConnTimeout:       up.IdleConnTimeout,
 			ConnMaxAge:            up.ConnMaxAge,
 			MaxIdleConnsPerHost:   up.MaxIdleConnsPerHost,
+			DisableHTTP2:          up.DisableHTTP2,
 			RootCAs:               roots,
 		},
 		FlagsTimeout: up.FlagsTimeout,

@@ -174,17 +174,22 @@ func deliveryTransport(up UpstreamOptions, roots *x509.CertPool) http.RoundTripp
 	if roots != nil {
 		tlsConf = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Transport{
+	t := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: up.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsConf,
-		ForceAttemptHTTP2:     true,
+		ForceAttemptHTTP2:     !up.DisableHTTP2,
 		TLSHandshakeTimeout:   up.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: up.ResponseHeaderTimeout,
 		IdleConnTimeout:       up.IdleConnTimeout,
 		MaxIdleConnsPerHost:   16,
 		DisableCompression:    true,
 	}
+	if up.DisableHTTP2 {
+		// A non-nil, empty map turns net/http's HTTP/2 off.
+		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return t
 }
 
 // closeSpool stops delivery (requests being delivered go back to the

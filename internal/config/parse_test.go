@@ -89,7 +89,7 @@ func TestParseFull(t *testing.T) {
 			Upstream: edgehog.UpstreamOptions{
 				DialTimeout: 3 * time.Second, TLSHandshakeTimeout: 4 * time.Second,
 				ResponseHeaderTimeout: 20 * time.Second, FlagsTimeout: 2 * time.Second,
-				IdleConnTimeout: time.Minute, ConnMaxAge: 10 * time.Minute, MaxIdleConnsPerHost: 64,
+				IdleConnTimeout: time.Minute, ConnMaxAge: 10 * time.Minute, MaxIdleConnsPerHost: 64, DisableHTTP2: true,
 				CAFile: "/etc/edgehog/ca.pem",
 			},
 		},

@@ -45,6 +45,7 @@ func (f File) render(comments bool) string {
 			"idle_conn_timeout", dur(p.Upstream.IdleConnTimeout),
 			"conn_max_age", dur(p.Upstream.ConnMaxAge),
 			"max_idle_conns_per_host", num(int64(p.Upstream.MaxIdleConnsPerHost)),
+			"http2", comment(boolean(!p.Upstream.DisableHTTP2), "https:// upstreams that offer it; HTTP/1.1 otherwise"),
 			"ca_file", comment(str(p.Upstream.CAFile), ifThen(p.Upstream.CAFile == "", "the system's roots")),
 		),
 		"hosts", f.renderHosts(comment),

@@ -51,6 +51,12 @@ func (d *decoder) upstream(p *edgehog.Config) decodeFunc {
 		field{key: "idle_conn_timeout", decode: d.duration(&u.IdleConnTimeout)},
 		field{key: "conn_max_age", decode: d.duration(&u.ConnMaxAge)},
 		field{key: "max_idle_conns_per_host", decode: d.count(&u.MaxIdleConnsPerHost)},
+		field{key: "http2", decode: func(n *yaml.Node, path string) error {
+			on := !u.DisableHTTP2
+			err := d.boolean(&on)(n, path)
+			u.DisableHTTP2 = !on
+			return err
+		}},
 		field{key: "ca_file", decode: d.str(&u.CAFile, nil)},
 	)
 }
