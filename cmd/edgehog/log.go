@@ -15,6 +15,7 @@ const (
 	logKeyPrefix  = "prefix"
 	logKeyHosts   = "hosts"
 	logKeyVersion = "version"
+	logKeyGC      = "gc_percent"
 	logKeySignal  = "signal"
 )
 

@@ -40,6 +40,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(f.Log, c.stderr)
+	gcPercent := tuneGC(os.LookupEnv)
 	var handler *server.Swappable // set below, before anything is served
 	obs, err := newObservability(f, log, func() *edgehog.Proxy {
 		p, _ := handler.Handler().(*edgehog.Proxy)
@@ -85,6 +86,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		logKeyAssets, assets,
 		logKeyPrefix, cmp.Or(f.Proxy.Prefix, "/"),
 		logKeyVersion, versionOf(),
+		logKeyGC, gcPercent,
 	}
 	if len(f.Proxy.Hosts) > 0 {
 		names := make([]string, len(f.Proxy.Hosts))
