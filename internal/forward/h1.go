@@ -59,14 +59,16 @@ func hostPort(scheme, host string) string {
 	return net.JoinHostPort(host, "80")
 }
 
-// get returns an idle connection to the upstream, or dials one.
-func (p *h1Pool) get(ctx context.Context, up *h1Upstream, now time.Time) (*h1Conn, error) {
+// get returns an idle connection to the upstream, or dials one. probe
+// checks even a connection idle for less than h1ProbeAfter: a request
+// whose body streams cannot be sent again once it has begun.
+func (p *h1Pool) get(ctx context.Context, up *h1Upstream, now time.Time, probe bool) (*h1Conn, error) {
 	for {
 		c := p.popIdle(up.key)
 		if c == nil {
 			break
 		}
-		if p.expired(c, now) || (now.Sub(c.idleSince) > h1ProbeAfter && !c.alive()) {
+		if p.expired(c, now) || ((probe || now.Sub(c.idleSince) > h1ProbeAfter) && !c.alive()) {
 			c.close()
 			continue
 		}

@@ -253,6 +253,7 @@ func TestH1KeepAliveAndRequestHead(t *testing.T) {
 		r.Header.Set("Proxy-Authorization", "Basic eDp5")
 		r.Header.Set("X-Forwarded-For", "6.6.6.6")
 		r.Header.Set("X-Real-Ip", "6.6.6.6")
+		r.Header.Set("Expect", "100-continue")
 		w := &statusRecorder{ResponseRecorder: httptest.NewRecorder()}
 		st := &State{Match: route.Match{Kind: route.KindCapture, Path: "/e/"}, ClientIP: netip.MustParseAddr("203.0.113.7")}
 		f.Forward(w, r, st)
@@ -288,6 +289,7 @@ func TestH1KeepAliveAndRequestHead(t *testing.T) {
 			"X-Drop-Me":           "",
 			"Keep-Alive":          "",
 			"Proxy-Authorization": "",
+			"Expect":              "",
 		} {
 			if got := strings.Join(h[k], ","); got != want {
 				t.Errorf("upstream header %s = %q, want %q", k, got, want)
@@ -301,14 +303,14 @@ func TestH1KeepAliveAndRequestHead(t *testing.T) {
 
 func TestH1ResponseFraming(t *testing.T) {
 	tests := []struct {
-		name    string
-		method  string
-		resp    string
-		status  int
-		body    string
-		header  map[string]string // "" means absent
-		reused  bool
-		through bool // read through a front server, to see trailers
+		name   string
+		method string
+		resp   string
+		status int
+		body   string
+		header map[string]string // "" means absent
+		reused bool
+		closes bool // the upstream closes the connection after answering
 	}{
 		{
 			name: "content-length", method: "POST", resp: okAnswer, status: 200, body: `{"status":"Ok"}`,
@@ -322,12 +324,12 @@ func TestH1ResponseFraming(t *testing.T) {
 		{
 			name: "close-delimited", method: "POST",
 			resp:   "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it until close",
-			status: 200, body: "all of it until close", reused: false,
+			status: 200, body: "all of it until close", closes: true,
 		},
 		{
 			name: "http/1.0 without keep-alive", method: "POST",
 			resp:   "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
-			status: 200, body: "ok", reused: false,
+			status: 200, body: "ok", closes: true,
 		},
 		{
 			name: "http/1.0 with keep-alive", method: "POST",
@@ -337,7 +339,7 @@ func TestH1ResponseFraming(t *testing.T) {
 		{
 			name: "connection close", method: "POST",
 			resp:   "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
-			status: 200, body: "ok", header: map[string]string{"Connection": ""}, reused: false,
+			status: 200, body: "ok", header: map[string]string{"Connection": ""}, closes: true,
 		},
 		{
 			name: "connection-listed header", method: "POST",
@@ -365,7 +367,10 @@ func TestH1ResponseFraming(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := newRawUpstream(t, false, answer(tt.resp))
+			u := newRawUpstream(t, false, func(ex *rawExchange) bool {
+				ex.write(tt.resp)
+				return !tt.closes
+			})
 			f := newH1Forwarder(t, u.url(), testConn(), 0)
 			for i := range 2 {
 				var r *http.Request
@@ -383,10 +388,15 @@ func TestH1ResponseFraming(t *testing.T) {
 						t.Errorf("request %d: header %s = %q, want %q", i, k, got, want)
 					}
 				}
-				if i == 0 && tt.reused {
-					// The connection is back in the pool before Forward returns.
-					if n := len(f.h1.idle[f.h1API.key]); n != 1 {
-						t.Errorf("%d idle connections after the answer, want 1", n)
+				if i == 0 {
+					// The connection is back in the pool, or closed, before
+					// Forward returns.
+					want := 0
+					if tt.reused {
+						want = 1
+					}
+					if n := len(f.h1.idle[f.h1API.key]); n != want {
+						t.Errorf("%d idle connections after the answer, want %d", n, want)
 					}
 				}
 			}
@@ -405,7 +415,7 @@ func TestH1ResponseFraming(t *testing.T) {
 // in Trailer, reach the client of the front server.
 func TestH1Trailers(t *testing.T) {
 	u := newRawUpstream(t, false, answer("HTTP/1.1 200 OK\r\nTrailer: X-Checksum, X-Count\r\nTransfer-Encoding: chunked\r\n\r\n"+
-		"3\r\nabc\r\n0\r\nX-Checksum: 900150983cd24fb0\r\nX-Count: 3\r\n\r\n"))
+		"3\r\nabc\r\n0\r\nX-Checksum: 900150983cd24fb0\r\nX-Count: 3\r\nX-Unannounced: late\r\n\r\n"))
 	f := newH1Forwarder(t, u.url(), testConn(), 0)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.Forward(w, r, &State{Match: route.Match{Kind: route.KindCapture, Path: r.URL.Path}})
@@ -430,9 +440,54 @@ func TestH1Trailers(t *testing.T) {
 		if got := res.Trailer.Get("X-Count"); got != "3" {
 			t.Errorf("request %d: trailer X-Count %q, want 3", i, got)
 		}
+		if got := res.Trailer.Get("X-Unannounced"); got != "late" {
+			t.Errorf("request %d: unannounced trailer X-Unannounced %q, want late", i, got)
+		}
 	}
 	if n := u.conns.Load(); n != 1 {
 		t.Errorf("2 requests used %d upstream connections, want 1", n)
+	}
+}
+
+// TestH1BodyCutShort checks that an answer whose body breaks off after
+// its head was relayed reaches the client of the front server as broken,
+// never as a complete answer, and that its connection is not reused.
+func TestH1BodyCutShort(t *testing.T) {
+	tests := []struct {
+		name  string
+		resp  string
+		close bool // the upstream closes after writing resp
+	}{
+		{"content-length short", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", true},
+		{"chunked without last chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", true},
+		{"bad chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n", false},
+		{"bad trailer", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nnot a field\r\n\r\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := newRawUpstream(t, false, func(ex *rawExchange) bool {
+				ex.write(tt.resp)
+				return !tt.close
+			})
+			f := newH1Forwarder(t, u.url(), testConn(), 0)
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				f.Forward(w, r, &State{Match: route.Match{Kind: route.KindCapture, Path: r.URL.Path}})
+			}))
+			defer front.Close()
+			// The front server may not have sent the head yet when the
+			// exchange is aborted: then the error comes before the answer.
+			res, err := front.Client().Post(front.URL+"/e/", "application/json", strings.NewReader("{}"))
+			if err == nil {
+				body, rerr := io.ReadAll(res.Body)
+				res.Body.Close()
+				if rerr == nil {
+					t.Errorf("client read %d %q whole, want an error", res.StatusCode, body)
+				}
+			}
+			if n := len(f.h1.idle[f.h1API.key]); n != 0 {
+				t.Errorf("%d idle connections, want 0", n)
+			}
+		})
 	}
 }
 
@@ -440,29 +495,30 @@ func TestH1Trailers(t *testing.T) {
 // with the JSON error body, and its connection is not reused.
 func TestH1Refusals(t *testing.T) {
 	tests := []struct {
-		name string
-		resp string
+		name  string
+		resp  string
+		close bool // the upstream closes after writing resp
 	}{
-		{"conflicting content-length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"},
-		{"conflicting content-length list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok"},
-		{"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"},
-		{"two transfer-encodings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"},
-		{"obs-fold", "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok"},
-		{"space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok"},
-		{"control character in value", "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok"},
-		{"bad status code", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok"},
-		{"http/2 status line", "HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\nok"},
-		{"not http", "SSH-2.0-OpenSSH_9.6\r\n\r\n"},
-		{"head over 1 MiB", "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 1<<20) + "\r\nContent-Length: 2\r\n\r\nok"},
-		{"101 unasked", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"},
-		{"six interim answers", strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 6) + okAnswer},
-		{"head cut short", "HTTP/1.1 200 OK\r\nContent-Le"},
+		{"conflicting content-length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", false},
+		{"conflicting content-length list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok", false},
+		{"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false},
+		{"two transfer-encodings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false},
+		{"obs-fold", "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok", false},
+		{"space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok", false},
+		{"control character in value", "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok", false},
+		{"bad status code", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		{"http/2 status line", "HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		{"not http", "SSH-2.0-OpenSSH_9.6\r\n\r\n", false},
+		{"head over 1 MiB", "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 1<<20) + "\r\nContent-Length: 2\r\n\r\nok", false},
+		{"101 unasked", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", false},
+		{"six interim answers", strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 6) + okAnswer, false},
+		{"head cut short", "HTTP/1.1 200 OK\r\nContent-Le", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := newRawUpstream(t, false, func(ex *rawExchange) bool {
 				ex.write(tt.resp)
-				return ex.n == 1 && !strings.HasSuffix(tt.name, "cut short")
+				return !tt.close
 			})
 			f := newH1Forwarder(t, u.url(), testConn(), 0)
 			w, st := forward(f, post("{}"), route.KindCapture)
@@ -552,6 +608,60 @@ func TestH1StaleConnectionRetry(t *testing.T) {
 	if second != 1 {
 		t.Errorf("upstream got the second request %d times, want 1", second)
 	}
+}
+
+// TestH1IdleProbe checks that a connection idle for longer than
+// h1ProbeAfter is probed before reuse, so that a streamed body, which
+// cannot be sent twice, does not go out on a connection the upstream has
+// closed.
+func TestH1IdleProbe(t *testing.T) {
+	f, u, big := streamAfterUpstreamClose(t, h1ProbeAfter+100*time.Millisecond)
+	// A connection that is still open passes the probe and is reused.
+	time.Sleep(h1ProbeAfter + 100*time.Millisecond)
+	if w, _ := forward(f, post(big), route.KindCapture); w.Code != 200 {
+		t.Fatalf("after an idle pause: status %d, want 200", w.Code)
+	}
+	if n := u.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2: the open one reused after its probe", n)
+	}
+}
+
+// TestH1StreamedBodyProbe checks that a request whose body streams (and so
+// cannot be sent twice) is not put on a kept-alive connection the upstream
+// has just closed, however short the idle time.
+func TestH1StreamedBodyProbe(t *testing.T) {
+	streamAfterUpstreamClose(t, 0)
+}
+
+// streamAfterUpstreamClose sends a small request, lets the upstream close
+// its connection, waits pause, then sends a body that streams, which must
+// arrive whole on a second connection.
+func streamAfterUpstreamClose(t *testing.T, pause time.Duration) (*Forwarder, *rawUpstream, string) {
+	t.Helper()
+	closed := make(chan struct{})
+	u := newRawUpstream(t, false, func(ex *rawExchange) bool {
+		ex.write(okAnswer)
+		if ex.conn == 1 {
+			defer close(closed)
+			return false
+		}
+		return true
+	})
+	f := newH1Forwarder(t, u.url(), testConn(), 0)
+	if w, _ := forward(f, post("{}"), route.KindCapture); w.Code != 200 {
+		t.Fatalf("first request: status %d, want 200", w.Code)
+	}
+	<-closed
+	time.Sleep(pause)
+	big := strings.Repeat("x", 4*h1InlineBody)
+	w, st := forward(f, post(big), route.KindCapture)
+	if w.Code != 200 {
+		t.Fatalf("streamed body %v after an upstream close: got %d (state %q %v), want 200", pause, w.Code, st.Code, st.Err)
+	}
+	if r := u.requests(); len(r) != 2 || r[1].conn != 2 || string(r[1].body) != big {
+		t.Errorf("upstream saw %d requests, want the second whole on connection 2", len(r))
+	}
+	return f, u, big
 }
 
 // TestH1NoRetryOnFreshConnection checks that a request whose new
@@ -781,8 +891,8 @@ func TestH1BodyOverLimit(t *testing.T) {
 		size  int
 		limit int64
 	}{
-		{"small", 100, 10},             // inline: read before any upstream contact
-		{"large", 1 << 20, 64 << 10},   // streamed: cut short on the wire
+		{"small", 100, 10},           // inline: read before any upstream contact
+		{"large", 1 << 20, 64 << 10}, // streamed: cut short on the wire
 		{"just over inline", 20 << 10, 16<<10 + 1},
 	}
 	for _, tt := range tests {
@@ -926,7 +1036,15 @@ func TestH1TLS(t *testing.T) {
 			t.Fatalf("request %d: got %d %q (state %q %v), want 200", i, w.Code, w.Body, st.Code, st.Err)
 		}
 	}
+	// After a pause the connection is probed, through TLS, and reused.
+	time.Sleep(h1ProbeAfter + 100*time.Millisecond)
+	if w, _ := forward(f, post("{}"), route.KindCapture); w.Code != 200 {
+		t.Fatalf("after an idle pause: status %d, want 200", w.Code)
+	}
 	mu.Lock()
+	if len(protos) != 4 {
+		t.Errorf("upstream saw %d requests, want 4", len(protos))
+	}
 	for i := range protos {
 		if protos[i] != 1 || remotes[i] != remotes[0] {
 			t.Errorf("request %d: HTTP/%d from %s, want HTTP/1 on the first connection %s", i, protos[i], remotes[i], remotes[0])

@@ -129,17 +129,30 @@ func (c *h1Conn) Read(p []byte) (int, error) {
 	}
 }
 
-// aLongTimeAgo is a deadline in the past: it makes a pending read return.
-var aLongTimeAgo = time.Unix(1, 0)
+// h1ProbeWait is how long the fallback idle probe waits for an upstream's
+// close. The deadline must lie ahead: a read whose deadline has already
+// passed fails before it looks at the socket, and would never see the
+// close.
+const h1ProbeWait = time.Millisecond
 
 // alive reports whether an idle connection still looks usable: nothing
-// arrived on it (an upstream close or stray bytes would have).
+// arrived on it (an upstream close or stray bytes would have). Where the
+// socket can be peeked at without blocking (unix), that is all it costs;
+// elsewhere it waits h1ProbeWait for a read to fail.
 func (c *h1Conn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
+	// The watchdog's deadline of the last exchange has passed by now;
+	// an expired deadline would fail any look at the socket.
+	if err := c.arm(time.Time{}); err != nil {
+		return false
+	}
+	if closed, known := peekClosed(c.nc); known {
+		return !closed
+	}
 	c.ctx = nil
-	if err := c.arm(aLongTimeAgo); err != nil {
+	if err := c.arm(time.Now().Add(h1ProbeWait)); err != nil {
 		return false
 	}
 	_, err := c.br.Peek(1)

@@ -51,7 +51,12 @@ func (f *Forwarder) forwardH1(w http.ResponseWriter, r *http.Request, st *State,
 	}
 
 	hdr := w.Header()
-	vals := make([]string, len(h.fields))
+	// One backing array for the values of every field the answer has
+	// once (most of them); the request's own room when it is enough.
+	vals := req.vals[:]
+	if len(h.fields) > len(vals) {
+		vals = make([]string, len(h.fields))
+	}
 	for i, fl := range h.fields {
 		if !h.relayed(fl.name) || (st.RequestID != "" && fl.name == requestid.Header) {
 			continue
@@ -107,7 +112,7 @@ func (f *Forwarder) forwardH1(w http.ResponseWriter, r *http.Request, st *State,
 func (f *Forwarder) exchange(ctx context.Context, req *h1Request, method string, up *h1Upstream, now, until time.Time) (*h1Conn, error) {
 	headTimeout := f.h1.opts.ResponseHeaderTimeout
 	for attempt := 0; ; attempt++ {
-		c, err := f.h1.get(ctx, up, now)
+		c, err := f.h1.get(ctx, up, now, req.body != nil)
 		if err != nil {
 			return nil, err
 		}
