@@ -16,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -32,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/edgehog/edgehog/internal/fakehog"
 )
 
 func init() {
@@ -70,7 +73,36 @@ type options struct {
 	retries   int
 }
 
-var allTargets = []string{"direct", "nginx", "edgehog", "edgehog-log", "nginx-nobuf", "edgehog-gmp2", "nginx-w2"}
+// defaultTargets run when -targets is not given.
+var defaultTargets = []string{"direct", "nginx", "edgehog", "edgehog-log", "nginx-nobuf", "edgehog-gmp2", "nginx-w2"}
+
+// tlsTargets reach a second fakehogd over TLS; they are selected by name,
+// or all at once with -targets tls, and are not in the default run
+// (docs/performance.md says why).
+var tlsTargets = []string{"direct-tls", "nginx-tls", "edgehog-tls-h2", "edgehog-tls-h1"}
+
+var allTargets = slices.Concat(defaultTargets, tlsTargets)
+
+// expandTargets replaces the group names "default" and "tls" in names by
+// their targets and drops repeats.
+func expandTargets(names []string) []string {
+	var out []string
+	for _, n := range names {
+		group := []string{n}
+		switch n {
+		case "default":
+			group = defaultTargets
+		case "tls":
+			group = tlsTargets
+		}
+		for _, g := range group {
+			if !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
 
 func main() {
 	var o options
@@ -82,7 +114,8 @@ func main() {
 	flag.IntVar(&o.threads, "t", 1, "wrk threads")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "wrk per-request timeout")
 	flag.BoolVar(&o.short, "short", false, "smoke run: -duration 2s -warmup 1s -reps 1 unless set, results under bench/results/tmp/")
-	flag.StringVar(&targets, "targets", strings.Join(allTargets, ","), "targets to run, of "+strings.Join(allTargets, ", "))
+	flag.StringVar(&targets, "targets", strings.Join(defaultTargets, ","),
+		"targets to run, of "+strings.Join(allTargets, ", ")+`; "tls" stands for the four *-tls* targets, "default" for the default list`)
 	flag.StringVar(&scens, "scenarios", "", "scenarios to run (default all): capture-json, capture-gzip, static, replay-1mib, flags")
 	flag.StringVar(&o.wrkCPUs, "wrk-cpus", "0", "CPU list for wrk (taskset -c)")
 	flag.StringVar(&o.proxyCPUs, "proxy-cpus", "1", "CPU list for nginx and edgehog")
@@ -126,7 +159,7 @@ func main() {
 			o.maxOther = 0
 		}
 	}
-	o.targets = splitList(targets)
+	o.targets = expandTargets(splitList(targets))
 	o.scenarios = splitList(scens)
 	o.accessLogEnv = splitList(accessLogEnv)
 	o.edgehogEnv = splitList(edgehogEnv)
@@ -262,9 +295,20 @@ func run(o *options) error {
 	}
 
 	// Start everything once; idle targets cost nothing while another is measured.
-	up, err := startFakehogd(o, fakehogdBin, tmpDir)
+	up, err := startFakehogd(o, fakehogdBin, tmpDir, "direct", nil)
 	if err != nil {
 		return err
+	}
+	// The second fakehogd, over TLS, only when a TLS target is selected.
+	var upTLS *target
+	var cert *benchCert
+	if slices.ContainsFunc(o.targets, func(n string) bool { return slices.Contains(tlsTargets, n) }) {
+		if cert, err = newBenchCert(tmpDir); err != nil {
+			return err
+		}
+		if upTLS, err = startFakehogd(o, fakehogdBin, tmpDir, "direct-tls", cert); err != nil {
+			return err
+		}
 	}
 	var targets []*target
 	for _, name := range o.targets {
@@ -272,6 +316,14 @@ func run(o *options) error {
 		switch name {
 		case "direct":
 			t = up
+		case "direct-tls":
+			t = upTLS
+		case "nginx-tls":
+			t, err = startNginx(o, "nginx", tmpDir, upTLS, nginxVariant{name: name, primary: true, workers: 1, cpus: o.proxyCPUs})
+		case "edgehog-tls-h2":
+			t, err = startEdgehog(o, edgehogBin, tmpDir, upTLS, edgehogVariant{name: name, primary: true, gomaxprocs: 1, cpus: o.proxyCPUs, tls: cert, http2: true})
+		case "edgehog-tls-h1":
+			t, err = startEdgehog(o, edgehogBin, tmpDir, upTLS, edgehogVariant{name: name, primary: true, gomaxprocs: 1, cpus: o.proxyCPUs, tls: cert, http2: false})
 		case "nginx":
 			t, err = startNginx(o, "nginx", tmpDir, up, nginxVariant{name: name, primary: true, workers: 1, cpus: o.proxyCPUs})
 		case "nginx-nobuf":
@@ -319,7 +371,7 @@ func run(o *options) error {
 			for _, t := range order {
 				var rec *runRecord
 				for attempt := 0; ; attempt++ {
-					r, err := measure(o, rep, s, t, up, scriptDir, bodies[s.Name])
+					r, err := measure(o, rep, s, t, scriptDir, bodies[s.Name])
 					if err != nil {
 						return err
 					}
@@ -368,7 +420,8 @@ func run(o *options) error {
 }
 
 // measure runs one warm-up and one measured wrk run of s against t.
-func measure(o *options, rep int, s *scenario, t, up *target, scriptDir, body string) (*runRecord, error) {
+func measure(o *options, rep int, s *scenario, t *target, scriptDir, body string) (*runRecord, error) {
+	up := t.upstream
 	w := wrkRun{
 		cpus: o.wrkCPUs, threads: o.threads, connections: o.connections, timeout: o.timeout,
 		script: filepath.Join(scriptDir, s.Script), body: body, scriptDir: scriptDir,
@@ -400,11 +453,11 @@ func measure(o *options, rep int, s *scenario, t, up *target, scriptDir, body st
 	perRun := resetPeakRSS(pids)
 	cpu0, err := cpuTicks(pids)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s → %s: %w", s.Name, t.Name, errors.Join(err, t.svc.alive()))
 	}
 	upCPU0, err := cpuTicks(upPids)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s → %s: %s: %w", s.Name, t.Name, up.Name, errors.Join(err, up.svc.alive()))
 	}
 	mach0, err := readCPUStat()
 	if err != nil {
@@ -423,11 +476,11 @@ func measure(o *options, rep int, s *scenario, t, up *target, scriptDir, body st
 	}
 	cpu1, err := cpuTicks(pids)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.Name, err)
+		return nil, fmt.Errorf("%s → %s: %w", s.Name, t.Name, errors.Join(err, t.svc.alive()))
 	}
 	upCPU1, err := cpuTicks(upPids)
 	if err != nil {
-		return nil, fmt.Errorf("fakehogd: %w", err)
+		return nil, fmt.Errorf("%s → %s: %s: %w", s.Name, t.Name, up.Name, errors.Join(err, up.svc.alive()))
 	}
 	rss, err := peakRSSKB(pids)
 	if err != nil {
@@ -462,6 +515,8 @@ func measure(o *options, rep int, s *scenario, t, up *target, scriptDir, body st
 
 // check sends one request of s to t and verifies the answer, so that a
 // misrouted or failing target cannot produce a fast, meaningless number.
+// For targets in front of the TLS fakehogd it also verifies the protocol
+// the upstream saw (HTTP/2 for edgehog-tls-h2, HTTP/1.1 otherwise).
 func check(t *target, s *scenario) error {
 	var body io.Reader
 	if s.Body != nil {
@@ -474,7 +529,12 @@ func check(t *target, s *scenario) error {
 	if s.ContentType != "" {
 		req.Header.Set("Content-Type", s.ContentType)
 	}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	tr := &http.Transport{DisableCompression: true}
+	if t.roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: t.roots}
+	}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("check %s → %s: %w", s.Name, t.Name, err)
@@ -490,6 +550,9 @@ func check(t *target, s *scenario) error {
 		}
 		return fmt.Errorf("check %s %s → %s: got %s with %d bytes, want 200 with ≥ %d bytes containing %q: %q",
 			s.Method, s.Path, t.Name, resp.Status, len(b), s.MinResponse, s.Want, b)
+	}
+	if got := resp.Header.Get(fakehog.HeaderProto); got != t.wantProto {
+		return fmt.Errorf("check %s %s → %s: upstream saw %s %q, want %q", s.Method, s.Path, t.Name, fakehog.HeaderProto, got, t.wantProto)
 	}
 	return nil
 }

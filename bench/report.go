@@ -237,7 +237,7 @@ func (r *report) markdown() string {
 				continue
 			}
 			up := fmtUS(s.UpstreamCPUPerReq)
-			if t.Name == "direct" {
+			if t.Name == "direct" || t.Name == "direct-tls" {
 				up = "(same)"
 			}
 			name := t.Name
@@ -251,6 +251,13 @@ func (r *report) markdown() string {
 	}
 	p("\nCPU µs/req and CPU %% are the target's own process (nginx: master + workers; direct: fakehogd); " +
 		"CPU %% is of one core over the run. peak RSS is VmHWM during the run (nginx: summed over its processes).\n\n")
+	if r.hasTarget("direct-tls") || r.hasTarget("nginx-tls") || r.hasTarget("edgehog-tls-h2") || r.hasTarget("edgehog-tls-h1") {
+		p("The *-tls targets reach a second fakehogd, the same program serving TLS (a self-signed certificate for 127.0.0.1; " +
+			"HTTP/2 and HTTP/1.1 offered by ALPN): only the proxy → upstream hop is TLS, wrk still speaks plain HTTP/1.1 to the proxies, " +
+			"and direct-tls is wrk speaking HTTPS to that fakehogd. nginx-tls speaks HTTP/1.1 to it, edgehog-tls-h2 HTTP/2 through Go's client, " +
+			"edgehog-tls-h1 HTTP/1.1 through edgehog's own client; the startup check verified each protocol. " +
+			"Their fakehogd µs/req is that of the TLS fakehogd.\n\n")
+	}
 
 	limit, _ := r.Settings["max_other"].(float64)
 	if limit <= 0 {
@@ -281,28 +288,32 @@ func (r *report) markdown() string {
 		p("\n\n")
 	}
 
-	p("## edgehog ÷ nginx and ÷ direct\n\n")
-	p("| Scenario | req/s ÷ nginx | req/s ÷ direct | CPU/req ÷ nginx | CPU/req ÷ direct | p99 ÷ nginx |\n")
-	p("|---|--:|--:|--:|--:|--:|\n")
-	for _, sc := range r.Scenarios {
-		e, ok1 := find(r.Summary, sc.Name, "edgehog")
-		n, ok2 := find(r.Summary, sc.Name, "nginx")
-		d, ok3 := find(r.Summary, sc.Name, "direct")
-		if !ok1 {
-			continue
-		}
-		cell := func(ok bool, a, b float64) string {
-			if !ok {
-				return "—"
+	if r.hasTarget("edgehog") {
+		p("## edgehog ÷ nginx and ÷ direct\n\n")
+		p("| Scenario | req/s ÷ nginx | req/s ÷ direct | CPU/req ÷ nginx | CPU/req ÷ direct | p99 ÷ nginx |\n")
+		p("|---|--:|--:|--:|--:|--:|\n")
+		for _, sc := range r.Scenarios {
+			e, ok1 := find(r.Summary, sc.Name, "edgehog")
+			n, ok2 := find(r.Summary, sc.Name, "nginx")
+			d, ok3 := find(r.Summary, sc.Name, "direct")
+			if !ok1 {
+				continue
 			}
-			return fmtRatio(a, b)
+			cell := func(ok bool, a, b float64) string {
+				if !ok {
+					return "—"
+				}
+				return fmtRatio(a, b)
+			}
+			p("| %s | %s | %s | %s | %s | %s |\n", sc.Title,
+				cell(ok2, e.RPS, n.RPS), cell(ok3, e.RPS, d.RPS),
+				cell(ok2, e.ServerCPUPerReqUS, n.ServerCPUPerReqUS), cell(ok3, e.ServerCPUPerReqUS, d.ServerCPUPerReqUS),
+				cell(ok2, e.P99US, n.P99US))
 		}
-		p("| %s | %s | %s | %s | %s | %s |\n", sc.Title,
-			cell(ok2, e.RPS, n.RPS), cell(ok3, e.RPS, d.RPS),
-			cell(ok2, e.ServerCPUPerReqUS, n.ServerCPUPerReqUS), cell(ok3, e.ServerCPUPerReqUS, d.ServerCPUPerReqUS),
-			cell(ok2, e.P99US, n.P99US))
+		p("\n")
 	}
-	p("\n")
+
+	r.tlsRatios(p)
 
 	if r.hasTarget("edgehog-log") {
 		p("Access log cost (edgehog-log − edgehog, CPU µs/req): ")
@@ -317,11 +328,52 @@ func (r *report) markdown() string {
 		p("%s.\n\n", strings.Join(parts, "; "))
 	}
 
-	p("## Against the targets\n\n")
-	for _, line := range r.verdicts() {
-		p("- %s\n", line)
+	// The targets are stated for edgehog against nginx, over plain HTTP.
+	if v := r.verdicts(); len(v) > 0 {
+		p("## Against the targets\n\n")
+		for _, line := range v {
+			p("- %s\n", line)
+		}
 	}
 	return b.String()
+}
+
+// tlsRatios renders the comparison over TLS: each edgehog TLS target ÷
+// nginx-tls and ÷ direct-tls. Nothing without an edgehog TLS target.
+func (r *report) tlsRatios(p func(string, ...any)) {
+	var eds []string
+	for _, name := range []string{"edgehog-tls-h1", "edgehog-tls-h2"} {
+		if r.hasTarget(name) {
+			eds = append(eds, name)
+		}
+	}
+	if len(eds) == 0 {
+		return
+	}
+	p("## Over TLS: %s ÷ nginx-tls and ÷ direct-tls\n\n", strings.Join(eds, " and "))
+	p("| Scenario | Target | req/s ÷ nginx-tls | req/s ÷ direct-tls | CPU/req ÷ nginx-tls | CPU/req ÷ direct-tls | p99 ÷ nginx-tls |\n")
+	p("|---|---|--:|--:|--:|--:|--:|\n")
+	for _, sc := range r.Scenarios {
+		n, okN := find(r.Summary, sc.Name, "nginx-tls")
+		d, okD := find(r.Summary, sc.Name, "direct-tls")
+		cell := func(ok bool, a, b float64) string {
+			if !ok {
+				return "—"
+			}
+			return fmtRatio(a, b)
+		}
+		for _, name := range eds {
+			e, ok := find(r.Summary, sc.Name, name)
+			if !ok {
+				continue
+			}
+			p("| %s | %s | %s | %s | %s | %s | %s |\n", sc.Title, name,
+				cell(okN, e.RPS, n.RPS), cell(okD, e.RPS, d.RPS),
+				cell(okN, e.ServerCPUPerReqUS, n.ServerCPUPerReqUS), cell(okD, e.ServerCPUPerReqUS, d.ServerCPUPerReqUS),
+				cell(okN, e.P99US, n.P99US))
+		}
+	}
+	p("\n")
 }
 
 func (r *report) hasTarget(name string) bool {

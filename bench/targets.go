@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	_ "embed"
 	"fmt"
 	"net"
@@ -27,6 +28,16 @@ type target struct {
 	API, Assets string
 	// svc is the measured process (fakehogd for direct).
 	svc *service
+	// upstream is the fakehogd behind the target: the target itself for
+	// direct and direct-tls.
+	upstream *target
+	// wantProto, if set, is the protocol the upstream must see the
+	// target's requests arrive on (fakehog.HeaderProto in the answer);
+	// the startup check verifies it.
+	wantProto string
+	// roots, if set, are the certificates a client of this target must
+	// trust (direct-tls).
+	roots *x509.CertPool
 }
 
 func (t *target) base(s *scenario) string {
@@ -45,35 +56,43 @@ func taskset(cpus string, argv ...string) *exec.Cmd {
 	return exec.Command("taskset", append([]string{"-c", cpus}, argv...)...)
 }
 
-// startFakehogd starts the fake PostHog in bench mode and waits for its
-// "api http://…" and "assets http://…" lines.
-func startFakehogd(o *options, bin, dir string) (*target, error) {
+// startFakehogd starts the fake PostHog in bench mode as target name and
+// waits for its "api http://…" and "assets http://…" lines; with cert, it
+// serves TLS with it ("https://…").
+func startFakehogd(o *options, bin, dir, name string, cert *benchCert) (*target, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	api := "127.0.0.1:" + strconv.Itoa(ports[0])
 	assets := "127.0.0.1:" + strconv.Itoa(ports[1])
-	cmd := taskset(o.upstreamCPUs, bin, "-api", api, "-assets", assets, "-bench", "-quiet")
+	argv := []string{bin, "-api", api, "-assets", assets, "-bench", "-quiet"}
+	scheme := "http://"
+	if cert != nil {
+		argv = append(argv, "-tls-cert", cert.certFile, "-tls-key", cert.keyFile)
+		scheme = "https://"
+	}
+	cmd := taskset(o.upstreamCPUs, argv...)
 	cmd.Env = os.Environ()
-	svc, err := startService("fakehogd", cmd, filepath.Join(dir, "fakehogd.log"))
+	svc, err := startService(name, cmd, filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	t := &target{Name: "direct", Primary: true, svc: svc}
+	t := &target{Name: name, Primary: true, svc: svc}
+	t.upstream = t
 	deadline := time.Now().Add(15 * time.Second)
 	for t.API == "" || t.Assets == "" {
 		if err := svc.alive(); err != nil {
 			return nil, err
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("fakehogd printed no \"api http://…\" and \"assets http://…\" lines in 15s%s", svc.tail())
+			return nil, fmt.Errorf("fakehogd printed no \"api %s…\" and \"assets %s…\" lines in 15s%s", scheme, scheme, svc.tail())
 		}
 		time.Sleep(50 * time.Millisecond)
 		b, _ := os.ReadFile(svc.log)
 		for line := range strings.Lines(string(b)) {
 			f := strings.Fields(line)
-			if len(f) == 2 && strings.HasPrefix(f[1], "http://") {
+			if len(f) == 2 && strings.HasPrefix(f[1], scheme) {
 				switch f[0] {
 				case "api":
 					t.API = f[1]
@@ -84,12 +103,27 @@ func startFakehogd(o *options, bin, dir string) (*target, error) {
 		}
 	}
 	for _, u := range []string{t.API, t.Assets} {
-		if err := svc.waitTCP(strings.TrimPrefix(u, "http://"), 10*time.Second); err != nil {
+		if err := svc.waitTCP(hostPort(u), 10*time.Second); err != nil {
 			return nil, err
 		}
 	}
 	t.Note = "fakehogd -bench, " + cpuNote(o.upstreamCPUs)
+	if cert != nil {
+		t.Note = "fakehogd -bench over TLS (" + cert.note + "), " + cpuNote(o.upstreamCPUs)
+		t.roots = cert.roots
+		// wrk and the startup check speak HTTP/1.1.
+		t.wantProto = "HTTP/1.1"
+	}
 	return t, nil
+}
+
+// hostPort strips the scheme from a base URL.
+func hostPort(u string) string {
+	_, hp, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	return hp
 }
 
 // edgehogVariant is one way of running edgehog.
@@ -99,6 +133,11 @@ type edgehogVariant struct {
 	gomaxprocs int
 	cpus       string
 	accessLog  bool
+	// tls: the upstream is https; edgehog gets a YAML config with
+	// upstream.ca_file and upstream.http2 (true: HTTP/2 through Go's
+	// client; false: edgehog's own HTTP/1.1 client).
+	tls   *benchCert
+	http2 bool
 }
 
 func startEdgehog(o *options, bin, dir string, up *target, v edgehogVariant) (*target, error) {
@@ -107,7 +146,22 @@ func startEdgehog(o *options, bin, dir string, up *target, v edgehogVariant) (*t
 		return nil, err
 	}
 	listen := "127.0.0.1:" + strconv.Itoa(ports[0])
-	cmd := taskset(v.cpus, bin, "serve", "--listen", listen, "--api", up.API, "--assets", up.Assets)
+	args := []string{bin, "serve", "--listen", listen, "--api", up.API, "--assets", up.Assets}
+	wantProto := ""
+	if v.tls != nil {
+		conf := filepath.Join(dir, v.name+".yaml")
+		yaml := fmt.Sprintf("# %s, written by the edgehog benchmark harness\nupstream:\n  api: %s\n  assets: %s\n  ca_file: %s\n  http2: %t\n",
+			v.name, strconv.Quote(up.API), strconv.Quote(up.Assets), strconv.Quote(v.tls.certFile), v.http2)
+		if err := os.WriteFile(conf, []byte(yaml), 0o644); err != nil {
+			return nil, err
+		}
+		args = []string{bin, "serve", "--config", conf, "--listen", listen}
+		wantProto = "HTTP/1.1"
+		if v.http2 {
+			wantProto = "HTTP/2.0"
+		}
+	}
+	cmd := taskset(v.cpus, args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(v.gomaxprocs))
 	cmd.Env = append(cmd.Env, o.edgehogEnv...)
 	logPath := filepath.Join(dir, v.name+".log")
@@ -135,7 +189,11 @@ func startEdgehog(o *options, bin, dir string, up *target, v edgehogVariant) (*t
 	} else {
 		note += ", access log off"
 	}
-	return &target{Name: v.name, Primary: v.primary, Note: note, API: "http://" + listen, Assets: "http://" + listen, svc: svc}, nil
+	if v.tls != nil {
+		note += fmt.Sprintf(", https upstream (upstream.http2: %t, ca_file: the generated certificate)", v.http2)
+	}
+	return &target{Name: v.name, Primary: v.primary, Note: note, API: "http://" + listen, Assets: "http://" + listen,
+		svc: svc, upstream: up, wantProto: wantProto}, nil
 }
 
 // nginxVariant is one way of running nginx.
@@ -165,22 +223,11 @@ func startNginx(o *options, bin, dir string, up *target, v nginxVariant) (*targe
 		return nil, err
 	}
 	conf := filepath.Join(ndir, "nginx.conf")
-	f, err := os.Create(conf)
+	text, err := nginxConfig(v, ndir, listen, up)
 	if err != nil {
 		return nil, err
 	}
-	err = template.Must(template.New("nginx").Parse(nginxConfTmpl)).Execute(f, map[string]any{
-		"Workers":            v.workers,
-		"NoRequestBuffering": v.noRequestBuffering,
-		"Dir":                ndir,
-		"Listen":             listen,
-		"API":                strings.TrimPrefix(up.API, "http://"),
-		"Assets":             strings.TrimPrefix(up.Assets, "http://"),
-	})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
 	// -e: log startup errors there too, before the config is read.
@@ -206,7 +253,31 @@ func startNginx(o *options, bin, dir string, up *target, v nginxVariant) (*targe
 	if v.noRequestBuffering {
 		note += ", proxy_request_buffering off"
 	}
-	return &target{Name: v.name, Primary: v.primary, Note: note, API: "http://" + listen, Assets: "http://" + listen, svc: svc}, nil
+	wantProto := ""
+	if strings.HasPrefix(up.API, "https://") {
+		note += ", https upstream (HTTP/1.1, proxy_ssl_server_name on, proxy_ssl_session_reuse on, certificate not verified)"
+		wantProto = "HTTP/1.1"
+	}
+	return &target{Name: v.name, Primary: v.primary, Note: note, API: "http://" + listen, Assets: "http://" + listen,
+		svc: svc, upstream: up, wantProto: wantProto}, nil
+}
+
+// nginxConfig renders bench/nginx.conf.tmpl for variant v listening on
+// listen, with its files in ndir, proxying to up (http:// or https://).
+func nginxConfig(v nginxVariant, ndir, listen string, up *target) (string, error) {
+	scheme, _, _ := strings.Cut(up.API, "://")
+	var b strings.Builder
+	err := template.Must(template.New("nginx").Parse(nginxConfTmpl)).Execute(&b, map[string]any{
+		"Workers":            v.workers,
+		"NoRequestBuffering": v.noRequestBuffering,
+		"Dir":                ndir,
+		"Listen":             listen,
+		"TLS":                scheme == "https",
+		"Scheme":             scheme,
+		"API":                hostPort(up.API),
+		"Assets":             hostPort(up.Assets),
+	})
+	return b.String(), err
 }
 
 func cpuNote(cpus string) string {
@@ -230,7 +301,7 @@ func allCPUs() string {
 
 // loopbackOnly rejects base URLs that are not on 127.0.0.1.
 func loopbackOnly(u string) error {
-	host, _, err := net.SplitHostPort(strings.TrimPrefix(u, "http://"))
+	host, _, err := net.SplitHostPort(hostPort(u))
 	if err != nil || host != "127.0.0.1" {
 		return fmt.Errorf("%s is not a 127.0.0.1 address", u)
 	}

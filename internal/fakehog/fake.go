@@ -2,6 +2,7 @@ package fakehog
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +104,14 @@ type Options struct {
 
 	// Logger receives the fake's logs. Nil means text on stderr.
 	Logger *slog.Logger
+
+	// TLS, if set, serves both origins over TLS with this config, which
+	// must hold a certificate (Certificates, GetCertificate or
+	// GetConfigForClient); APIURL and AssetsURL are then https:// URLs and
+	// every answer carries HeaderProto. Empty NextProtos means HTTP/2 and
+	// HTTP/1.1 are offered by ALPN, as PostHog's load balancers do. The
+	// config is cloned. Nil means plain HTTP.
+	TLS *tls.Config
 }
 
 // Fake is a running fake PostHog: an API origin and an assets origin, each
@@ -151,8 +160,14 @@ func Start(opts Options) (*Fake, error) {
 		f.static.close()
 		return nil, fmt.Errorf("listening for assets: %w", err)
 	}
-	f.apiURL = listenURL(apiLn.Addr())
-	f.assetsURL = listenURL(assetsLn.Addr())
+	scheme := "http"
+	if f.opts.TLS != nil {
+		scheme = "https"
+		apiLn = tls.NewListener(apiLn, f.opts.TLS)
+		assetsLn = tls.NewListener(assetsLn, f.opts.TLS)
+	}
+	f.apiURL = listenURL(scheme, apiLn.Addr())
+	f.assetsURL = listenURL(scheme, assetsLn.Addr())
 	for _, l := range []struct {
 		upstream string
 		ln       net.Listener
@@ -213,6 +228,11 @@ func newFake(opts Options) (*Fake, error) {
 	if _, err := json.Marshal(opts.RemoteConfig); err != nil {
 		return nil, fmt.Errorf("remote config: %w", err)
 	}
+	if opts.TLS != nil {
+		if opts.TLS, err = tlsConfig(opts.TLS); err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+	}
 	static, err := newStaticStore(opts.StaticDir)
 	if err != nil {
 		return nil, fmt.Errorf("static dir: %w", err)
@@ -234,10 +254,16 @@ func newFake(opts Options) (*Fake, error) {
 }
 
 func (f *Fake) newServer(upstream string) *http.Server {
+	h := f.handler(upstream)
+	if f.opts.TLS != nil {
+		// Serve speaks HTTP/2 on its own to TLS connections that
+		// negotiated "h2" by ALPN.
+		h = withProto(h)
+	}
 	return &http.Server{
 		// No ServeMux: it would clean paths and redirect ("/e" -> "/e/"),
 		// which PostHog never does (protocol.md §1).
-		Handler: f.handler(upstream),
+		Handler: h,
 		// Headers must arrive promptly even in tests of slow clients.
 		ReadHeaderTimeout: 10 * time.Second,
 		// Zero on purpose: slow and huge uploads are what tests exercise,
@@ -254,18 +280,19 @@ func (f *Fake) newServer(upstream string) *http.Server {
 
 // listenURL turns a listener address into a URL a client can dial: an
 // unspecified host (":8080", "[::]:8080") becomes 127.0.0.1.
-func listenURL(addr net.Addr) string {
+func listenURL(scheme string, addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return scheme + "://" + addr.String()
 	}
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// APIURL returns the base URL of the API origin, "http://127.0.0.1:port".
+// APIURL returns the base URL of the API origin, "http://127.0.0.1:port"
+// ("https://…" with Options.TLS).
 func (f *Fake) APIURL() string { return f.apiURL }
 
 // AssetsURL returns the base URL of the assets origin.

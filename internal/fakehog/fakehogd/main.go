@@ -4,11 +4,14 @@
 //	api http://127.0.0.1:PORT
 //	assets http://127.0.0.1:PORT
 //
-// and serves until SIGINT or SIGTERM.
+// and serves until SIGINT or SIGTERM. With -tls-cert and -tls-key both
+// origins speak TLS (HTTP/2 and HTTP/1.1 by ALPN) and the URLs are
+// https://.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,12 +47,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		staticDir  = fs.String("static", "", "serve /static/* from this `dir` (e.g. posthog-js dist/); default: generated bundles")
 		quiet      = fs.Bool("quiet", false, "log nothing")
 		bench      = fs.Bool("bench", false, "do not record or decode: drain bodies and answer (benchmark upstream)")
+		tlsCert    = fs.String("tls-cert", "", "serve both origins over TLS with this PEM certificate `file` (needs -tls-key)")
+		tlsKey     = fs.String("tls-key", "", "PEM private key `file` of -tls-cert")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var tlsConf *tls.Config
+	switch {
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return errors.New("-tls-cert and -tls-key go together: give both or neither")
+	case *tlsCert != "":
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("loading -tls-cert and -tls-key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 
 	fake, err := fakehog.Start(fakehog.Options{
@@ -58,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		StaticDir:  *staticDir,
 		Quiet:      *quiet,
 		Bench:      *bench,
+		TLS:        tlsConf,
 		Logger:     slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	if err != nil {
