@@ -74,7 +74,7 @@ type options struct {
 }
 
 // defaultTargets run when -targets is not given.
-var defaultTargets = []string{"direct", "nginx", "edgehog", "edgehog-log", "nginx-nobuf", "edgehog-gmp2", "nginx-w2"}
+var defaultTargets = []string{"direct", "nginx", "edgehog", "edgehog-gohttp", "edgehog-log", "nginx-nobuf", "edgehog-gmp2", "nginx-w2"}
 
 // tlsTargets reach a second fakehogd over TLS; they are selected by name,
 // or all at once with -targets tls, and are not in the default run
@@ -332,6 +332,8 @@ func run(o *options) error {
 			t, err = startNginx(o, "nginx", tmpDir, up, nginxVariant{name: name, workers: 2, cpus: allCPUs()})
 		case "edgehog":
 			t, err = startEdgehog(o, edgehogBin, tmpDir, up, edgehogVariant{name: name, primary: true, gomaxprocs: 1, cpus: o.proxyCPUs})
+		case "edgehog-gohttp":
+			t, err = startEdgehog(o, edgehogBin, tmpDir, up, edgehogVariant{name: name, gomaxprocs: 1, cpus: o.proxyCPUs, engine: "go"})
 		case "edgehog-log":
 			t, err = startEdgehog(o, edgehogBin, tmpDir, up, edgehogVariant{name: name, gomaxprocs: 1, cpus: o.proxyCPUs, accessLog: true})
 		case "edgehog-gmp2":

@@ -315,18 +315,8 @@ func (r *report) markdown() string {
 
 	r.tlsRatios(p)
 
-	if r.hasTarget("edgehog-log") {
-		p("Access log cost (edgehog-log − edgehog, CPU µs/req): ")
-		var parts []string
-		for _, sc := range r.Scenarios {
-			e, ok1 := find(r.Summary, sc.Name, "edgehog")
-			l, ok2 := find(r.Summary, sc.Name, "edgehog-log")
-			if ok1 && ok2 {
-				parts = append(parts, fmt.Sprintf("%s %+.1f (%s)", sc.Name, l.ServerCPUPerReqUS-e.ServerCPUPerReqUS, fmtRatio(l.ServerCPUPerReqUS, e.ServerCPUPerReqUS)))
-			}
-		}
-		p("%s.\n\n", strings.Join(parts, "; "))
-	}
+	r.costOf(p, "edgehog-log", "Access log cost (edgehog-log − edgehog, CPU µs/req): ")
+	r.costOf(p, "edgehog-gohttp", "net/http's HTTP/1.x server instead of edgehog's (edgehog-gohttp − edgehog, CPU µs/req): ")
 
 	// The targets are stated for edgehog against nginx, over plain HTTP.
 	if v := r.verdicts(); len(v) > 0 {
@@ -336,6 +326,23 @@ func (r *report) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// costOf renders one line: the CPU per request of variant minus edgehog's,
+// per scenario. Nothing without variant.
+func (r *report) costOf(p func(string, ...any), variant, title string) {
+	if !r.hasTarget(variant) {
+		return
+	}
+	var parts []string
+	for _, sc := range r.Scenarios {
+		e, ok1 := find(r.Summary, sc.Name, "edgehog")
+		l, ok2 := find(r.Summary, sc.Name, variant)
+		if ok1 && ok2 {
+			parts = append(parts, fmt.Sprintf("%s %+.1f (%s)", sc.Name, l.ServerCPUPerReqUS-e.ServerCPUPerReqUS, fmtRatio(l.ServerCPUPerReqUS, e.ServerCPUPerReqUS)))
+		}
+	}
+	p("%s%s.\n\n", title, strings.Join(parts, "; "))
 }
 
 // tlsRatios renders the comparison over TLS: each edgehog TLS target ÷

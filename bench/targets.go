@@ -138,6 +138,8 @@ type edgehogVariant struct {
 	// client; false: edgehog's own HTTP/1.1 client).
 	tls   *benchCert
 	http2 bool
+	// engine is server.engine; empty keeps the default (edgehog's own).
+	engine string
 }
 
 func startEdgehog(o *options, bin, dir string, up *target, v edgehogVariant) (*target, error) {
@@ -164,6 +166,9 @@ func startEdgehog(o *options, bin, dir string, up *target, v edgehogVariant) (*t
 	cmd := taskset(v.cpus, args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(v.gomaxprocs))
 	cmd.Env = append(cmd.Env, o.edgehogEnv...)
+	if v.engine != "" {
+		cmd.Env = append(cmd.Env, "EDGEHOG_SERVER_ENGINE="+v.engine)
+	}
 	logPath := filepath.Join(dir, v.name+".log")
 	if v.accessLog {
 		// One JSON line per request, written to /dev/null: the cost of
@@ -188,6 +193,9 @@ func startEdgehog(o *options, bin, dir string, up *target, v edgehogVariant) (*t
 		note += ", JSON access log to /dev/null"
 	} else {
 		note += ", access log off"
+	}
+	if v.engine != "" {
+		note += ", server.engine: " + v.engine
 	}
 	if v.tls != nil {
 		note += fmt.Sprintf(", https upstream (upstream.http2: %t, ca_file: the generated certificate)", v.http2)

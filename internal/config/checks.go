@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/edgehog/edgehog/internal/server"
 )
 
 // oneOf returns a check that the value is one of choices.
@@ -22,6 +24,9 @@ func oneOf(choices ...string) func(string) error {
 
 // checkRegion vets a PostHog Cloud region.
 func checkRegion(v string) error { return oneOf("us", "eu")(v) }
+
+// checkEngine vets server.engine.
+func checkEngine(v string) error { return oneOf(server.EngineEdgehog, server.EngineGo)(v) }
 
 // checkLevel vets a log level.
 func checkLevel(v string) error { return oneOf("debug", "info", "warn", "error")(v) }

@@ -64,6 +64,7 @@
 //	  shutdown_timeout: 30s
 //	  health_path: /healthz
 //	  ready_path: /readyz
+//	  engine: edgehog          # edgehog | go (net/http's HTTP/1.x server)
 //	admin:                     # /metrics, /status (docs/operations.md)
 //	  listen: 127.0.0.1:9090   # default: none (no admin listener)
 //	  token: ""                # default: none; better EDGEHOG_ADMIN_TOKEN

@@ -63,6 +63,7 @@ func Overrides() []Override {
 		{Key: "log.access", Env: "EDGEHOG_ACCESS_LOG", Usage: "one log line per request: true or false"},
 		{Key: "admin.listen", Env: "EDGEHOG_ADMIN_LISTEN", Flag: "admin-listen", Usage: "admin listener `address` for /metrics and /status, like 127.0.0.1:9090 (default: none)"},
 		{Key: "admin.token", Env: "EDGEHOG_ADMIN_TOKEN", Usage: "token required by the admin endpoints"},
+		{Key: "server.engine", Env: "EDGEHOG_SERVER_ENGINE", Usage: "HTTP/1.x server: edgehog or go (net/http's)"},
 	}
 }
 
@@ -97,6 +98,8 @@ func (f *File) Set(source, key, value string) error {
 	case "admin.token":
 		f.Admin.Token = value
 		return nil
+	case "server.engine":
+		return str(&f.Server.Engine, checkEngine)
 	case "log.level":
 		return str(&f.Log.Level, checkLevel)
 	case "log.format":

@@ -97,7 +97,7 @@ func TestParseFull(t *testing.T) {
 			Listen:            "127.0.0.1:9090",
 			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 2 * time.Minute,
 			WriteTimeout: 3 * time.Minute, IdleTimeout: time.Minute,
-			MaxHeaderBytes: 32 * kib, ShutdownTimeout: 20 * time.Second,
+			MaxHeaderBytes: 32 * kib, ShutdownTimeout: 20 * time.Second, Engine: server.EngineGo,
 			HealthPath: "/-/health", ReadyPath: "/-/ready",
 		},
 		Log: LogOptions{Level: "debug", Format: "text", Access: false},

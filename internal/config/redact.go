@@ -84,6 +84,7 @@ func (f File) render(comments bool) string {
 			"health_path", str(s.HealthPath),
 			"ready_path", str(s.ReadyPath),
 			"pid_file", comment(str(s.PidFile), ifThen(s.PidFile == "", "none")),
+			"engine", str(s.Engine),
 		),
 		"admin", renderAdmin(f.Admin, comment),
 		"log", mapping(

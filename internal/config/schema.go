@@ -118,6 +118,7 @@ func (d *decoder) server(f *File) decodeFunc {
 		field{key: "health_path", decode: d.str(&s.HealthPath, checkProbePath)},
 		field{key: "ready_path", decode: d.str(&s.ReadyPath, checkProbePath)},
 		field{key: "pid_file", decode: d.str(&s.PidFile, nil)},
+		field{key: "engine", decode: d.str(&s.Engine, checkEngine)},
 	)
 }
 

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/edgehog/edgehog/internal/errbody"
 )
 
 // Error codes of the JSON bodies edgehog answers itself. The shape follows
@@ -33,14 +35,7 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Del("Content-Length")
-	body := make([]byte, 0, 64+len(msg))
-	body = append(body, `{"status":`...)
-	body = strconv.AppendInt(body, int64(status), 10)
-	body = append(body, `,"code":`...)
-	body = strconv.AppendQuote(body, code)
-	body = append(body, `,"error":`...)
-	body = strconv.AppendQuote(body, msg)
-	body = append(body, "}\n"...)
+	body := errbody.New(status, code, msg)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

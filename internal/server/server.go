@@ -23,7 +23,7 @@ const (
 type Server struct {
 	opts     Options
 	log      *slog.Logger
-	srv      *http.Server
+	srv      *http.Server // HTTP/1.x with EngineGo; HTTP/2 always
 	draining atomic.Bool
 
 	mu   sync.Mutex
@@ -95,15 +95,17 @@ func (s *Server) ServeRedirect(ctx context.Context, ln, redirect net.Listener) e
 	base := context.WithoutCancel(ctx)
 	s.srv.BaseContext = func(net.Listener) context.Context { return base }
 
+	e := s.startEngine(ln, base, s.srv.TLSConfig != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- e.serve(ln) }()
 	redErrc := red.start()
 	select {
 	case err := <-errc:
+		e.close()
 		red.close()
 		return fmt.Errorf("serving: %w", err)
 	case err := <-redErrc:
-		s.srv.Close()
+		e.close()
 		return fmt.Errorf("serving redirect listener: %w", err)
 	case <-ctx.Done():
 	}
@@ -114,12 +116,12 @@ func (s *Server) ServeRedirect(ctx context.Context, ln, redirect net.Listener) e
 	// cancelled ctx, or nothing would be drained.
 	sctx, cancel := context.WithTimeout(base, s.opts.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(s.srv.Shutdown(sctx), red.shutdown(sctx))
+	err = errors.Join(e.shutdown(sctx), red.shutdown(sctx))
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
 	if err != nil {
-		s.srv.Close()
+		e.close()
 		red.close()
 		return fmt.Errorf("draining: %w", err)
 	}

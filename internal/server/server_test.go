@@ -122,11 +122,11 @@ func TestTimeoutsSet(t *testing.T) {
 		{"explicit values kept", Options{
 			Listen: "127.0.0.1:9", ReadHeaderTimeout: 1 * time.Second, ReadTimeout: 2 * time.Second,
 			WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, ShutdownTimeout: 5 * time.Second,
-			MaxHeaderBytes: 6, HealthPath: "/h", ReadyPath: "/r",
+			MaxHeaderBytes: 6, HealthPath: "/h", ReadyPath: "/r", Engine: EngineGo,
 		}, Options{
 			Listen: "127.0.0.1:9", ReadHeaderTimeout: 1 * time.Second, ReadTimeout: 2 * time.Second,
 			WriteTimeout: 3 * time.Second, IdleTimeout: 4 * time.Second, ShutdownTimeout: 5 * time.Second,
-			MaxHeaderBytes: 6, HealthPath: "/h", ReadyPath: "/r",
+			MaxHeaderBytes: 6, HealthPath: "/h", ReadyPath: "/r", Engine: EngineGo,
 		}},
 	}
 	for _, tt := range tests {

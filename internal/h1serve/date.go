@@ -1,0 +1,26 @@
+package h1serve
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// dateEntry is the Date header value of one second.
+type dateEntry struct {
+	sec int64
+	b   []byte
+}
+
+var dateCache atomic.Pointer[dateEntry]
+
+// appendDate appends now as an HTTP date, formatting it once per second.
+func appendDate(b []byte, now time.Time) []byte {
+	sec := now.Unix()
+	if e := dateCache.Load(); e != nil && e.sec == sec {
+		return append(b, e.b...)
+	}
+	d := now.UTC().AppendFormat(make([]byte, 0, len(http.TimeFormat)), http.TimeFormat)
+	dateCache.Store(&dateEntry{sec: sec, b: d})
+	return append(b, d...)
+}
