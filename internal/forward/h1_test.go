@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -417,12 +418,10 @@ func TestH1Trailers(t *testing.T) {
 	u := newRawUpstream(t, false, answer("HTTP/1.1 200 OK\r\nTrailer: X-Checksum, X-Count\r\nTransfer-Encoding: chunked\r\n\r\n"+
 		"3\r\nabc\r\n0\r\nX-Checksum: 900150983cd24fb0\r\nX-Count: 3\r\nX-Unannounced: late\r\n\r\n"))
 	f := newH1Forwarder(t, u.url(), testConn(), 0)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	for i, front := range slices.Repeat(fronts(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.Forward(w, r, &State{Match: route.Match{Kind: route.KindCapture, Path: r.URL.Path}})
-	}))
-	defer front.Close()
-	for i := range 2 {
-		res, err := front.Client().Post(front.URL+"/e/", "application/json", strings.NewReader("{}"))
+	})), 2) {
+		res, err := front.client.Post(front.url+"/e/", "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,7 +431,7 @@ func TestH1Trailers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if res.StatusCode != 200 || string(body) != "abc" {
-			t.Fatalf("request %d: got %d %q, want 200 abc", i, res.StatusCode, body)
+			t.Fatalf("request %d (%s): got %d %q, want 200 abc", i, front.name, res.StatusCode, body)
 		}
 		if got := res.Trailer.Get("X-Checksum"); got != "900150983cd24fb0" {
 			t.Errorf("request %d: trailer X-Checksum %q, want 900150983cd24fb0", i, got)
@@ -445,7 +444,7 @@ func TestH1Trailers(t *testing.T) {
 		}
 	}
 	if n := u.conns.Load(); n != 1 {
-		t.Errorf("2 requests used %d upstream connections, want 1", n)
+		t.Errorf("4 requests used %d upstream connections, want 1", n)
 	}
 }
 
@@ -470,22 +469,22 @@ func TestH1BodyCutShort(t *testing.T) {
 				return !tt.close
 			})
 			f := newH1Forwarder(t, u.url(), testConn(), 0)
-			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, front := range fronts(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				f.Forward(w, r, &State{Match: route.Match{Kind: route.KindCapture, Path: r.URL.Path}})
-			}))
-			defer front.Close()
-			// The front server may not have sent the head yet when the
-			// exchange is aborted: then the error comes before the answer.
-			res, err := front.Client().Post(front.URL+"/e/", "application/json", strings.NewReader("{}"))
-			if err == nil {
-				body, rerr := io.ReadAll(res.Body)
-				res.Body.Close()
-				if rerr == nil {
-					t.Errorf("client read %d %q whole, want an error", res.StatusCode, body)
+			})) {
+				// The front server may not have sent the head yet when the
+				// exchange is aborted: then the error comes before the answer.
+				res, err := front.client.Post(front.url+"/e/", "application/json", strings.NewReader("{}"))
+				if err == nil {
+					body, rerr := io.ReadAll(res.Body)
+					res.Body.Close()
+					if rerr == nil {
+						t.Errorf("%s: client read %d %q whole, want an error", front.name, res.StatusCode, body)
+					}
 				}
-			}
-			if n := len(f.h1.idle[f.h1API.key]); n != 0 {
-				t.Errorf("%d idle connections, want 0", n)
+				if n := len(f.h1.idle[f.h1API.key]); n != 0 {
+					t.Errorf("%s: %d idle connections, want 0", front.name, n)
+				}
 			}
 		})
 	}

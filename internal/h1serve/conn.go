@@ -66,7 +66,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.cr.limit = -1
 	c.br = bufio.NewReaderSize(&c.cr, bufSize)
 	c.bw = bufio.NewWriterSize(nc, bufSize)
-	c.ctx = context.WithValue(s.o.BaseContext, http.LocalAddrContextKey, nc.LocalAddr())
+	c.ctx = context.WithValue(context.WithValue(s.o.BaseContext, http.ServerContextKey, s.desc), http.LocalAddrContextKey, nc.LocalAddr())
 	c.res.c = c
 	return c
 }

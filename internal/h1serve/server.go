@@ -16,8 +16,14 @@
 // during a request that has sent its whole body within a quarter second or
 // so, by a sweep of long-running requests, instead of per request.
 //
+// Request contexts carry http.LocalAddrContextKey and
+// http.ServerContextKey; the latter holds an *http.Server that only
+// describes the engine's settings (it serves nothing), so that handlers
+// which look for a server, as httputil.ReverseProxy and edgehog's forwarder
+// do before aborting an answer with http.ErrAbortHandler, find one.
+//
 // What it leaves out: Content-Type sniffing (a proxy relays the upstream's
-// type), HTTP/2 cleartext upgrades and the ServerContextKey context value.
+// type) and HTTP/2 cleartext upgrades.
 package h1serve
 
 import (
@@ -72,7 +78,8 @@ const sweepEvery = 250 * time.Millisecond
 
 // Server serves HTTP/1.x. Its zero value is not usable; see New.
 type Server struct {
-	o Options
+	o    Options
+	desc *http.Server // the value of http.ServerContextKey
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -96,7 +103,12 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{o: o, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+	s := &Server{o: o, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+	s.desc = &http.Server{
+		Handler: o.Handler, ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout,
+		WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes,
+	}
+	return s
 }
 
 // Serve accepts connections on ln and serves each on its own goroutine

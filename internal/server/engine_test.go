@@ -14,6 +14,11 @@ import (
 // answer as it is. Keep-alive works with both.
 func TestEngines(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Handlers that abort answers with http.ErrAbortHandler look
+		// for a server first (internal/forward, httputil.ReverseProxy).
+		if _, ok := r.Context().Value(http.ServerContextKey).(*http.Server); !ok {
+			w.WriteHeader(http.StatusTeapot)
+		}
 		io.WriteString(w, "<html>"+r.URL.Path)
 	})
 	for _, tt := range []struct {
@@ -38,6 +43,9 @@ func TestEngines(t *testing.T) {
 					t.Fatalf("%s: %v", path, err)
 				}
 				b, _ := io.ReadAll(res.Body)
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("%s: status %d, want 200 (no http.ServerContextKey in the context?)", path, res.StatusCode)
+				}
 				if string(b) != "<html>"+path {
 					t.Errorf("%s: body %q, want %q", path, b, "<html>"+path)
 				}
