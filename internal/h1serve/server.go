@@ -84,9 +84,9 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
-	sweeping  bool
 	closed    bool // Shutdown or Close was called
 
+	sweeping atomic.Bool // a sweep is scheduled
 	shutdown atomic.Bool
 	// nconns counts tracked connections, for Shutdown's wait.
 	nconns sync.WaitGroup
@@ -188,21 +188,35 @@ func (s *Server) forget(c *conn) {
 }
 
 // requestStarted makes sure the sweep runs while requests are in flight.
+// It is called after conn.started is set; sweep clears sweeping before it
+// looks at conn.started for the last time, so either this call or that
+// look sees the other and a sweep stays scheduled.
 func (s *Server) requestStarted() {
-	s.mu.Lock()
-	if !s.sweeping {
-		s.sweeping = true
+	if !s.sweeping.Load() && s.sweeping.CompareAndSwap(false, true) {
 		time.AfterFunc(sweepEvery, s.sweep)
 	}
-	s.mu.Unlock()
 }
 
 // sweep starts a watcher for every request that has been in flight longer
 // than sweepEvery with its body read, and reschedules itself while any
 // request is in flight.
 func (s *Server) sweep() {
+	if s.scan() {
+		time.AfterFunc(sweepEvery, s.sweep)
+		return
+	}
+	s.sweeping.Store(false)
+	if s.scan() && s.sweeping.CompareAndSwap(false, true) {
+		time.AfterFunc(sweepEvery, s.sweep)
+	}
+}
+
+// scan does one sweep and reports whether a request is in flight on a
+// server still open.
+func (s *Server) scan() bool {
 	now := time.Now().UnixNano()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	busy := false
 	for c := range s.conns {
 		if started := c.started.Load(); started != 0 {
@@ -212,11 +226,7 @@ func (s *Server) sweep() {
 			}
 		}
 	}
-	s.sweeping = busy && !s.closed
-	if s.sweeping {
-		time.AfterFunc(sweepEvery, s.sweep)
-	}
-	s.mu.Unlock()
+	return busy && !s.closed
 }
 
 // Shutdown stops accepting, closes idle connections, and waits for the
