@@ -301,16 +301,19 @@ func (w *response) finish() bool {
 	if err := bw.Flush(); err != nil {
 		w.fail(err)
 	}
-	if w.closeAfter || w.err != nil {
-		if w.err == nil && !w.body.done() {
-			w.c.lingerClose()
-		}
-		return false
+	keep := !w.closeAfter && w.err == nil
+	if keep && !w.body.done() && !w.body.settle() {
+		keep = false
 	}
-	if !w.body.done() && !w.body.settle() {
-		return false
+	unread := !w.body.done()
+	// A goroutine the handler left reading the body (a forwarder's body
+	// writer, say) must not read the next request: from here on its reads
+	// fail. Close waits for a read in progress.
+	w.body.Close()
+	if !keep && w.err == nil && unread {
+		w.c.lingerClose()
 	}
-	return true
+	return keep
 }
 
 // writeTrailers writes the trailer fields: those declared in the Trailer
