@@ -179,7 +179,7 @@ func (c *conn) serveRequest() bool {
 		c.nc.SetReadDeadline(time.Time{})
 	}
 	c.cr.limit = int64(c.s.o.MaxHeaderBytes) + 4096 // net/http's slack
-	req, err := http.ReadRequest(c.br)
+	req, err := readRequest(c.br)
 	hitLimit := c.cr.limit == 0
 	c.cr.limit = -1
 	if err != nil {
@@ -203,14 +203,15 @@ func (c *conn) serveRequest() bool {
 	}
 
 	ctx, cancel := context.WithCancel(c.ctx)
+	parsed := req
 	req = req.WithContext(ctx)
 	req.RemoteAddr = c.remote
 	req.TLS = c.tls
-	b := &body{c: c, src: req.Body}
-	if req.Header.Get("Expect") != "" {
-		// validate refused every expectation but 100-continue.
+	b := &body{c: c, src: req.Body, parsed: parsed, req: req}
+	if e := req.Header.Get("Expect"); e != "" {
+		// validate refused every expectation but 100-continue. The field
+		// stays, as with net/http.
 		b.expectContinue = req.ProtoAtLeast(1, 1) && req.ContentLength != 0
-		req.Header.Del("Expect")
 	}
 	req.Body = b
 	noBody := b.src == nil || b.src == http.NoBody
@@ -252,8 +253,26 @@ func (c *conn) run(w *response, req *http.Request) (hijacked bool) {
 			w.aborted = true
 		}
 	}()
-	c.s.o.Handler.ServeHTTP(w, req)
+	if req.RequestURI == "*" && req.Method == http.MethodOptions {
+		answerOptionsStar(w, req)
+	} else {
+		c.s.o.Handler.ServeHTTP(w, req)
+	}
 	return c.getState() == stateHijacked
+}
+
+// answerOptionsStar answers "OPTIONS *", a question about the server rather
+// than a resource (RFC 9110 §9.3.7), as net/http's server does instead of
+// calling the handler: 200 with no body. Up to 4 KiB of request body is read;
+// a longer one closes the connection.
+func answerOptionsStar(w *response, req *http.Request) {
+	w.Header().Set("Content-Length", "0")
+	if req.ContentLength == 0 {
+		return
+	}
+	if _, err := io.Copy(io.Discard, io.LimitReader(req.Body, 4<<10+1)); err != nil || !w.body.done() {
+		w.closeAfter = true
+	}
 }
 
 // endRequest ends the request in flight: no new watcher starts for it, and

@@ -12,15 +12,16 @@ type dateEntry struct {
 	b   []byte
 }
 
-var dateCache atomic.Pointer[dateEntry]
+// dateCache holds the Date value of the current second.
+type dateCache struct{ cur atomic.Pointer[dateEntry] }
 
-// appendDate appends now as an HTTP date, formatting it once per second.
-func appendDate(b []byte, now time.Time) []byte {
+// append appends now as an HTTP date, formatting it once per second.
+func (c *dateCache) append(b []byte, now time.Time) []byte {
 	sec := now.Unix()
-	if e := dateCache.Load(); e != nil && e.sec == sec {
+	if e := c.cur.Load(); e != nil && e.sec == sec {
 		return append(b, e.b...)
 	}
 	d := now.UTC().AppendFormat(make([]byte, 0, len(http.TimeFormat)), http.TimeFormat)
-	dateCache.Store(&dateEntry{sec: sec, b: d})
+	c.cur.Store(&dateEntry{sec: sec, b: d})
 	return append(b, d...)
 }

@@ -1,6 +1,7 @@
 package h1serve
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	_ "unsafe" // for go:linkname
 
 	"golang.org/x/net/http/httpguts"
 
@@ -35,19 +37,38 @@ var (
 	errMalformed      = &statusError{http.StatusBadRequest, "bad_request", "malformed request"}
 )
 
-// validate applies the checks net/http's server makes after parsing.
+// readRequest is the parser behind http.ReadRequest and net/http's
+// server, without ReadRequest's removal of the Host field: validate must
+// see that field, since RFC 9112 §3.2 has a request without one, or with an
+// invalid one, refused even when its target is in absolute form and so
+// names the host itself. net/http keeps this symbol linkable on purpose
+// (go.dev/issue/67401).
+//
+//go:linkname readRequest net/http.readRequest
+func readRequest(b *bufio.Reader) (*http.Request, error)
+
+// validate applies the checks net/http's server makes after parsing, and
+// removes the Host field as it does (req.Host holds the host).
 func validate(req *http.Request) error {
 	if req.ProtoMajor != 1 {
 		return errVersion
 	}
-	// http.ReadRequest removes the Host header, so a present but empty one
-	// cannot be told from a missing one: HTTP/1.1 needs a non-empty host.
-	if req.Host == "" {
+	// readRequest refused more than one Host field.
+	hosts := req.Header["Host"]
+	delete(req.Header, "Host")
+	switch {
+	case len(hosts) == 0:
 		if req.ProtoAtLeast(1, 1) && req.Method != http.MethodConnect {
 			return errNoHost
 		}
-	} else if !httpguts.ValidHostHeader(req.Host) {
+	case !httpguts.ValidHostHeader(hosts[0]):
 		return errBadHost
+	case req.Host == "" && req.ProtoAtLeast(1, 1) && req.Method != http.MethodConnect:
+		// An empty field, which net/http accepts: RFC 9112 §3.2 has
+		// clients send one only for a target without an authority, which
+		// no request edgehog serves has, and a request with no host to
+		// route by is refused as a missing host.
+		return errNoHost
 	}
 	for k, vv := range req.Header {
 		if !httpguts.ValidHeaderFieldName(k) {
@@ -59,10 +80,22 @@ func validate(req *http.Request) error {
 			}
 		}
 	}
-	if e := req.Header["Expect"]; len(e) > 0 && (len(e) > 1 || !strings.EqualFold(e[0], "100-continue")) {
+	if e := req.Header.Get("Expect"); e != "" && !expectsContinue(e) {
 		return errExpectation
 	}
 	return nil
+}
+
+// expectsContinue reports whether an Expect value names 100-continue. Like
+// net/http's server it looks at the first Expect field only, and finds the
+// token anywhere in it between spaces, tabs and commas.
+func expectsContinue(v string) bool {
+	for _, tok := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
+		if strings.EqualFold(tok, "100-continue") {
+			return true
+		}
+	}
+	return false
 }
 
 // reject answers a request that could not be read or was refused, and the
@@ -72,9 +105,15 @@ func (c *conn) reject(err error) {
 	var se *statusError
 	switch {
 	case errors.As(err, &se):
-	case strings.Contains(err.Error(), "unsupported transfer encoding"):
+	case strings.Contains(err.Error(), "unsupported transfer encoding"), strings.Contains(err.Error(), "too many transfer encodings"):
+		// net/http's unsupportedTEError, which it answers with 501 in
+		// both forms.
 		se = errUnsupportedTE
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isNetError(err):
+	case err == io.EOF || isNetError(err):
+		// The client left between requests, or the connection failed. A
+		// request cut short by the client's end (io.ErrUnexpectedEOF) is
+		// answered 400 instead, as by net/http: the client may have shut
+		// only its sending side.
 		return
 	default:
 		se = errMalformed
@@ -98,11 +137,13 @@ func (c *conn) reject(err error) {
 	}
 }
 
-// isNetError reports whether err came from the connection.
+// isNetError reports whether err came from the connection: a timeout or a
+// failed read. Not every net.Error is one: the *url.Error of a malformed
+// request target is a net.Error, and is answered with 400.
 func isNetError(err error) bool {
 	var ne net.Error
 	var oe *net.OpError
-	return errors.As(err, &ne) || errors.As(err, &oe)
+	return errors.As(err, &oe) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // body is the request body the handler sees. Close does not drain it: the
@@ -112,6 +153,10 @@ func isNetError(err error) bool {
 type body struct {
 	c   *conn
 	src io.ReadCloser
+	// parsed is the request as parsed and req the handler's copy of it
+	// (http.Request.WithContext copies): src stores trailers the request
+	// did not declare in parsed, and they are handed on to req at the end.
+	parsed, req *http.Request
 
 	mu             sync.Mutex
 	n              int64 // bytes read
@@ -152,6 +197,9 @@ func (b *body) readLocked(p []byte) (int, error) {
 	case err == io.EOF:
 		b.sawEOF = true
 		b.c.bodyDone.Store(true)
+		if b.req != nil && b.req.Trailer == nil {
+			b.req.Trailer = b.parsed.Trailer
+		}
 	case err != nil:
 		b.err = err
 	}
@@ -188,7 +236,9 @@ func (b *body) settle() bool {
 	if b.sawEOF {
 		return true
 	}
-	if b.err != nil {
+	if b.err != nil || b.closed {
+		// A handler that closed the body gave up on it; draining an
+		// unbounded body could block the answer (net/http closes too).
 		return false
 	}
 	if b.expectContinue && !b.wroteContinue {

@@ -119,7 +119,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.c.bw
 	if w.chunked {
-		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
 		bw.WriteString("\r\n")
 	}
 	n, err := bw.Write(p)
@@ -199,15 +199,13 @@ func (w *response) sendHead() {
 	w.writeStatusLine(code)
 	w.writeFields(code)
 	if _, ok := h["Date"]; !ok {
-		var b [len(http.TimeFormat) + 8]byte
 		bw.WriteString("Date: ")
-		bw.Write(appendDate(b[:0], time.Now()))
+		bw.Write(w.c.s.date.append(bw.AvailableBuffer(), time.Now()))
 		bw.WriteString("\r\n")
 	}
 	if w.cl >= 0 && bodyAllowed(code) {
-		var b [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(b[:0], w.cl, 10))
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), w.cl, 10))
 		bw.WriteString("\r\n")
 	}
 	if w.chunked {
@@ -234,11 +232,16 @@ func (w *response) sendHead() {
 // writeStatusLine writes "HTTP/1.1 <code> <reason>".
 func (w *response) writeStatusLine(code int) {
 	bw := w.c.bw
-	var b [3]byte
 	bw.WriteString("HTTP/1.1 ")
-	bw.Write(strconv.AppendInt(b[:0], int64(code), 10))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(code), 10))
 	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(code))
+	if text := http.StatusText(code); text != "" {
+		bw.WriteString(text)
+	} else {
+		// net/http's reason phrase for a code it has no text for.
+		bw.WriteString("status code ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(code), 10))
+	}
 	bw.WriteString("\r\n")
 }
 
@@ -259,8 +262,26 @@ func (w *response) writeFields(code int) {
 		if strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
+		if decl := w.header["Trailer"]; len(decl) > 0 && k != "Trailer" && declaresTrailer(decl, k) {
+			// Its value belongs in the trailer. A held-back answer's head
+			// goes out after the handler set it; net/http's head is a
+			// snapshot from before the body, which never has it.
+			continue
+		}
 		writeField(bw, k, vv)
 	}
+}
+
+// declaresTrailer reports whether the Trailer field values decl name k.
+func declaresTrailer(decl []string, k string) bool {
+	for _, d := range decl {
+		for name := range strings.SplitSeq(d, ",") {
+			if strings.EqualFold(strings.TrimSpace(name), k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeField writes one line per value of k.

@@ -7,8 +7,8 @@
 // read per request to notice clients that leave, re-arms several deadline
 // timers per request and snapshots the response header; for a proxy whose
 // requests are small and short these are about a quarter of the CPU it
-// spends. h1serve reads requests with net/http's own parser
-// (http.ReadRequest), so what is accepted on the wire is what net/http
+// spends. h1serve reads requests with net/http's own parser (the one
+// behind http.ReadRequest), so what is accepted on the wire is what net/http
 // accepts, and keeps net/http's server behaviour where a client can see
 // it: the same status codes for malformed requests (as JSON bodies),
 // Expect: 100-continue, keep-alive rules, unread-body handling, timeouts,
@@ -43,7 +43,8 @@ var ErrServerClosed = http.ErrServerClosed
 
 // Options configure a Server. Zero timeouts mean none, as in net/http.
 type Options struct {
-	// Handler answers every request.
+	// Handler answers every request but "OPTIONS *", which the server
+	// answers itself, as net/http's does.
 	Handler http.Handler
 	// ReadHeaderTimeout bounds reading a request's headers, and a TLS
 	// handshake.
@@ -63,7 +64,9 @@ type Options struct {
 	// context.Background().
 	BaseContext context.Context
 	// HandOff receives TLS connections whose negotiated protocol is neither
-	// http/1.1 nor none (h2), after their handshake; nil closes them.
+	// http/1.1 nor none (h2), after their handshake; nil closes them. It
+	// runs on the connection's goroutine, which Shutdown waits for, so it
+	// must return promptly (pass the connection on, as to a listener).
 	HandOff func(net.Conn)
 	// Log receives per-connection trouble (handshake failures, malformed
 	// requests) at debug level and handler panics at error level; nil
@@ -80,6 +83,7 @@ const sweepEvery = 250 * time.Millisecond
 type Server struct {
 	o    Options
 	desc *http.Server // the value of http.ServerContextKey
+	date dateCache
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

@@ -20,7 +20,7 @@ import (
 func (c *conn) maybeWatch() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != stateActive || !c.inRequest || c.watching || !c.bodyDone.Load() || c.br.Buffered() > 0 || c.cr.hasStash {
+	if (c.state != stateActive && c.state != stateNew) || !c.inRequest || c.watching || !c.bodyDone.Load() || c.br.Buffered() > 0 || c.cr.hasStash {
 		return
 	}
 	c.watching = true
